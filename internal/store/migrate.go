@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migration is one versioned schema change.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations returns the embedded migrations in order.
+func Migrations() ([]Migration, error) {
+	entries, err := migrationFS.ReadDir("migrations")
+	if err != nil {
+		return nil, fmt.Errorf("reading migrations: %w", err)
+	}
+	var out []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		if !ok {
+			return nil, fmt.Errorf("migration %s: want NNNN_name.sql", name)
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: bad version: %w", name, err)
+		}
+		b, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, fmt.Errorf("reading migration %s: %w", name, err)
+		}
+		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// MigrationStatus reports which migrations are applied.
+type MigrationStatus struct {
+	Version int    `json:"version"`
+	Name    string `json:"name"`
+	Applied bool   `json:"applied"`
+}
+
+// Migrate brings River's tables and patchbay's own up to date. Each migration
+// runs in its own transaction; running Migrate again is a no-op.
+func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.drv.MigrateQueue(ctx); err != nil {
+		return fmt.Errorf("migrating job queue: %w", err)
+	}
+	if err := s.Tx(ctx, func(tx Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS pb_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
+		return err
+	}); err != nil {
+		return fmt.Errorf("creating schema table: %w", err)
+	}
+	migs, err := Migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range migs {
+		err := s.Tx(ctx, func(tx Tx) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM pb_schema WHERE version = ?`, m.Version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, stmt := range splitSQL(m.SQL) {
+				if _, err := tx.Exec(ctx, s.ddl(stmt)); err != nil {
+					return fmt.Errorf("%s: %w\n%s", m.Name, err, stmt)
+				}
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO pb_schema (version, name, applied_at) VALUES (?, ?, ?)`, m.Version, m.Name, micros(s.now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("applying migration: %w", err)
+		}
+	}
+	return nil
+}
+
+// MigrationStatuses lists the embedded migrations and whether each is applied.
+func (s *Store) MigrationStatuses(ctx context.Context) ([]MigrationStatus, error) {
+	migs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int]bool{}
+	rows, err := s.Reader().Query(ctx, `SELECT version FROM pb_schema`)
+	if err == nil {
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			applied[v] = true
+		}
+		rows.Close()
+	}
+	out := make([]MigrationStatus, len(migs))
+	for i, m := range migs {
+		out[i] = MigrationStatus{Version: m.Version, Name: m.Name, Applied: applied[m.Version]}
+	}
+	return out, nil
+}
+
+func (s *Store) ddl(stmt string) string {
+	if s.drv.Name() == "postgres" {
+		stmt = strings.ReplaceAll(stmt, " BLOB", " BYTEA")
+	}
+	return stmt
+}
+
+// splitSQL splits a migration into statements at semicolons that end a line,
+// dropping comment-only lines.
+func splitSQL(src string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(trimmed, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, strings.TrimSpace(cur.String()))
+	}
+	return out
+}
