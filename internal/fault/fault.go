@@ -92,7 +92,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Status is the upstream HTTP status, when there was one.
 	Status int
-	Err    error
+	// Safe means retrying cannot duplicate an effect (see Safe).
+	Safe bool
+	Err  error
 }
 
 func (e *Error) Error() string {
@@ -203,4 +205,17 @@ func FromStatus(status int) Kind {
 	default:
 		return Transient
 	}
+}
+
+// Safe marks err as safe to retry even for an action that is not
+// idempotent: nothing was applied (the connection was refused, the provider
+// answered 429), or the operation is idempotent by nature (an HTTP PUT).
+func Safe(err error) error {
+	return &Error{Kind: KindOf(err), RetryAfter: RetryAfter(err), Err: err, Safe: true}
+}
+
+// IsSafe reports whether err was marked Safe.
+func IsSafe(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Safe
 }

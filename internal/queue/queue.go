@@ -42,6 +42,9 @@ type Job struct {
 	// Queue defaults to QueueRuns for run jobs and QueueControl otherwise.
 	Queue       string
 	MaxAttempts int
+	// Unique skips the insert while a job of the same kind and payload is
+	// waiting or running (pollers must not overlap).
+	Unique bool
 }
 
 // Info is a job being worked.

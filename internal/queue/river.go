@@ -149,6 +149,12 @@ func (q *riverQueue[TTx]) params(jobs []Job) ([]river.InsertManyParams, error) {
 
 func insertOpts(j Job) *river.InsertOpts {
 	o := &river.InsertOpts{Queue: j.Queue, ScheduledAt: j.RunAt, Priority: j.Priority, MaxAttempts: j.MaxAttempts}
+	if j.Unique {
+		o.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		}}
+	}
 	if o.Queue == "" {
 		o.Queue = QueueControl
 		if j.Kind == KindRun {

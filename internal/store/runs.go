@@ -38,10 +38,14 @@ type Run struct {
 	Error      *RunError
 	Dedupe     string
 	Generation int
-	CreatedAt  time.Time
-	StartedAt  time.Time
-	UpdatedAt  time.Time
-	EndedAt    time.Time
+	// Rev counts updates; workers commit only if it is unchanged since they loaded the run.
+	Rev int64
+	// StepSeq is the number of the last step record as of the last commit.
+	StepSeq   int
+	CreatedAt time.Time
+	StartedAt time.Time
+	UpdatedAt time.Time
+	EndedAt   time.Time
 }
 
 // RunError is why a run failed.
@@ -81,14 +85,22 @@ type RunUpdate struct {
 	EndedAt    time.Time
 	// From lists the statuses the run must be in; empty means any.
 	From []string
+	// Rev, when not 0, must equal the run's revision.
+	Rev int64
+	// StepSeq, when not 0, records the last step record number.
+	StepSeq int
 }
 
 // UpdateRun applies u to run id and reports whether the run was in one of
 // u.From (and so was changed). A false result means someone else moved the
 // run first (a cancel, a concurrent resume): the caller must not go on.
 func (s *Store) UpdateRun(ctx context.Context, q Querier, id string, u RunUpdate) (bool, error) {
-	set := `status = ?, updated_at = ?`
+	set := `status = ?, updated_at = ?, rev = rev + 1`
 	args := []any{u.Status, micros(s.now())}
+	if u.StepSeq > 0 {
+		set += `, step_seq = ?`
+		args = append(args, u.StepSeq)
+	}
 	if u.State != nil {
 		set += `, state = ?`
 		args = append(args, string(u.State))
@@ -129,6 +141,10 @@ func (s *Store) UpdateRun(ctx context.Context, q Querier, id string, u RunUpdate
 			args = append(args, st)
 		}
 	}
+	if u.Rev != 0 {
+		query += ` AND rev = ?`
+		args = append(args, u.Rev)
+	}
 	n, err := q.Exec(ctx, query, args...)
 	if err != nil {
 		return false, fmt.Errorf("updating run %s: %w", id, err)
@@ -136,7 +152,27 @@ func (s *Store) UpdateRun(ctx context.Context, q Querier, id string, u RunUpdate
 	return n == 1, nil
 }
 
-const runCols = `id, flow, flow_version, event_id, parent_id, parent_step, status, state, input, output, error, dedupe, generation, created_at, started_at, updated_at, ended_at`
+// LockRun takes the run's row lock for the rest of the transaction (a no-op
+// update; SQLite's single writer is a lock already) and bumps its revision, so
+// a worker holding an older copy cannot commit over the change.
+func (s *Store) LockRun(ctx context.Context, q Querier, id string) error {
+	_, err := q.Exec(ctx, `UPDATE pb_runs SET rev = rev + 1 WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("locking run %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetRunStepSeq records the last step record number of a run.
+func (s *Store) SetRunStepSeq(ctx context.Context, q Querier, id string, seq int) error {
+	_, err := q.Exec(ctx, `UPDATE pb_runs SET step_seq = ? WHERE id = ?`, seq, id)
+	if err != nil {
+		return fmt.Errorf("updating run %s: %w", id, err)
+	}
+	return nil
+}
+
+const runCols = `id, flow, flow_version, event_id, parent_id, parent_step, status, state, input, output, error, dedupe, generation, rev, step_seq, created_at, started_at, updated_at, ended_at`
 
 func scanRun(r interface{ Scan(...any) error }) (*Run, error) {
 	var run Run
@@ -145,7 +181,7 @@ func scanRun(r interface{ Scan(...any) error }) (*Run, error) {
 	var created, updated int64
 	var started, ended *int64
 	if err := r.Scan(&run.ID, &run.Flow, &run.FlowVersion, &eventID, &parentID, &parentStep, &run.Status, &state,
-		&input, &output, &errText, &dedupe, &run.Generation, &created, &started, &updated, &ended); err != nil {
+		&input, &output, &errText, &dedupe, &run.Generation, &run.Rev, &run.StepSeq, &created, &started, &updated, &ended); err != nil {
 		return nil, err
 	}
 	run.EventID, run.ParentID, run.ParentStep, run.Dedupe = deref(eventID), deref(parentID), deref(parentStep), deref(dedupe)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -35,19 +36,47 @@ type StepRecord struct {
 	EndedAt        time.Time
 }
 
-// InsertSteps appends step records.
+// InsertSteps appends step records (one statement for up to 50 records).
 func (s *Store) InsertSteps(ctx context.Context, q Querier, recs []StepRecord) error {
-	for i := range recs {
-		r := &recs[i]
-		_, err := q.Exec(ctx, `INSERT INTO pb_steps (run_id, seq, step_id, kind, attempt, status, input, output, error, error_kind, idem_key, started_at, ended_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.RunID, r.Seq, r.StepID, r.Kind, r.Attempt, r.Status, nullText(r.Input), nullText(r.Output), r.Error, r.ErrorKind,
-			r.IdempotencyKey, micros(r.StartedAt), micros(r.EndedAt))
-		if err != nil {
-			return fmt.Errorf("inserting step %s/%d: %w", r.RunID, r.Seq, err)
+	const cols = 13
+	for start := 0; start < len(recs); start += 50 {
+		chunk := recs[start:min(start+50, len(recs))]
+		query := stepInsertSQL(len(chunk))
+		args := make([]any, 0, cols*len(chunk))
+		for i := range chunk {
+			r := &chunk[i]
+			args = append(args, r.RunID, r.Seq, r.StepID, r.Kind, r.Attempt, r.Status, nullText(r.Input), nullText(r.Output),
+				r.Error, r.ErrorKind, r.IdempotencyKey, micros(r.StartedAt), micros(r.EndedAt))
+		}
+		if _, err := q.Exec(ctx, query, args...); err != nil {
+			return fmt.Errorf("inserting steps of run %s: %w", chunk[0].RunID, err)
 		}
 	}
 	return nil
+}
+
+var stepInsertSQLs [51]string
+
+func stepInsertSQL(n int) string {
+	if stepInsertSQLs[n] != "" {
+		return stepInsertSQLs[n]
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO pb_steps (run_id, seq, step_id, kind, attempt, status, input, output, error, error_kind, idem_key, started_at, ended_at) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
+func init() {
+	for n := 1; n <= 50; n++ {
+		stepInsertSQLs[n] = ""
+		stepInsertSQLs[n] = stepInsertSQL(n)
+	}
 }
 
 // ListSteps returns a run's step history in order.

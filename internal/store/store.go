@@ -78,11 +78,14 @@ type Store struct {
 	mu    sync.Mutex
 	bound map[string]string
 	now   func() time.Time
+	group *grouper
 }
 
 // New wraps a driver. Call Migrate before use.
 func New(drv Driver) *Store {
-	return &Store{drv: drv, bound: map[string]string{}, now: time.Now}
+	s := &Store{drv: drv, bound: map[string]string{}, now: time.Now}
+	s.startGrouper()
+	return s
 }
 
 // Driver returns the store's driver.
@@ -94,8 +97,13 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // Now returns the store's current time.
 func (s *Store) Now() time.Time { return s.now() }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.drv.Close() }
+// Close closes the database, after the transactions already submitted.
+func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
+	return s.drv.Close()
+}
 
 // Reader returns the querier for reads outside a transaction.
 func (s *Store) Reader() Querier { return boundQuerier{s, s.drv.Reader()} }
@@ -103,8 +111,17 @@ func (s *Store) Reader() Querier { return boundQuerier{s, s.drv.Reader()} }
 // Tx runs fn in a read-write transaction and commits it, retrying a few
 // times when the database reports a lock conflict before fn's work is
 // committed. fn may run more than once, so it must not have side effects
-// outside the transaction.
+// outside the transaction, and it must not call Tx itself. On SQLite, fn may
+// share its transaction with other callers' (group commit): it sees their
+// earlier writes, and a failure of fn rolls back fn's writes only.
 func (s *Store) Tx(ctx context.Context, fn func(tx Tx) error) error {
+	if s.group != nil {
+		return s.group.submit(ctx, fn)
+	}
+	return s.txRetry(ctx, fn)
+}
+
+func (s *Store) txRetry(ctx context.Context, fn func(tx Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.tx(ctx, fn)

@@ -71,13 +71,16 @@ CREATE TABLE pb_runs (
   error        TEXT,
   dedupe       TEXT,
   generation   INTEGER NOT NULL DEFAULT 0,
+  rev          BIGINT  NOT NULL DEFAULT 1,
+  step_seq     INTEGER NOT NULL DEFAULT 0,
   created_at   BIGINT  NOT NULL,
   started_at   BIGINT,
   updated_at   BIGINT  NOT NULL,
   ended_at     BIGINT
 );
 CREATE UNIQUE INDEX pb_runs_dedupe ON pb_runs (flow, dedupe);
-CREATE INDEX pb_runs_status ON pb_runs (status, created_at);
+-- Only unfinished runs are indexed by status: finished runs are listed by id.
+CREATE INDEX pb_runs_active ON pb_runs (status, id) WHERE status IN ('queued', 'running', 'waiting');
 CREATE INDEX pb_runs_flow ON pb_runs (flow, created_at);
 CREATE INDEX pb_runs_parent ON pb_runs (parent_id);
 CREATE INDEX pb_runs_event ON pb_runs (event_id);

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -29,6 +30,9 @@ type Driver struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+	ckpt   *sql.DB
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // Open opens (creating if needed) the database at path. Use OpenDir for a data directory.
@@ -42,10 +46,13 @@ func Open(ctx context.Context, path string) (*Driver, error) {
 	}
 	wq := url.Values{}
 	for k, v := range pragmas {
-		wq[k] = v
+		wq[k] = append([]string(nil), v...)
 	}
+	// Checkpoints run on their own connection (see checkpointer), not
+	// inside the writer's commits.
+	wq.Add("_pragma", "wal_autocheckpoint(0)")
 	wq.Set("_txlock", "immediate")
-	writer, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	writer, err := sql.Open(driverName, "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
@@ -61,14 +68,47 @@ func Open(ctx context.Context, path string) (*Driver, error) {
 		rq[k] = v
 	}
 	rq.Add("_pragma", "query_only(1)")
-	reader, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	reader, err := sql.Open(driverName, "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("opening %s for reading: %w", path, err)
 	}
 	reader.SetMaxOpenConns(4)
 	reader.SetMaxIdleConns(4)
-	return &Driver{path: path, writer: writer, reader: reader}, nil
+	ckpt, err := sql.Open(driverName, "file:"+path+"?"+pragmas.Encode())
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("opening %s for checkpoints: %w", path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	d := &Driver{path: path, writer: writer, reader: reader, ckpt: ckpt, stop: make(chan struct{}), done: make(chan struct{})}
+	go d.checkpointer()
+	return d, nil
+}
+
+// checkpointer copies the write-ahead log into the database file in the
+// background, so commits never pay for it: a passive checkpoint every
+// second, and a truncating one when the log has grown large.
+func (d *Driver) checkpointer() {
+	defer close(d.done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			_, _ = d.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			return
+		case <-t.C:
+		}
+		var busy, logPages, done int
+		if err := d.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logPages, &done); err != nil {
+			continue
+		}
+		if logPages > 50_000 && done == logPages {
+			_, _ = d.ckpt.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		}
+	}
 }
 
 // OpenDir opens the database in data directory dir.
@@ -135,9 +175,15 @@ func (d *Driver) NewQueue(cfg queue.Config) queue.Queue {
 	return queue.New(riversqlite.New(d.writer), func(tx store.Tx) *sql.Tx { return tx.Raw().(*sql.Tx) }, cfg)
 }
 
+// GroupCommit implements store.GroupCommitter: SQLite has one writer, so
+// concurrent transactions are merged.
+func (d *Driver) GroupCommit() int { return 64 }
+
 // Close implements store.Driver.
 func (d *Driver) Close() error {
-	return errors.Join(d.reader.Close(), d.writer.Close())
+	close(d.stop)
+	<-d.done
+	return errors.Join(d.ckpt.Close(), d.reader.Close(), d.writer.Close())
 }
 
 // sqlQuerier adapts database/sql.

@@ -165,7 +165,10 @@ func testRunsLifecycle(t *testing.T, s *store.Store, _ func(queue.Config) queue.
 		t.Fatalf("after retry: %+v", got)
 	}
 	for i := 2; i <= 5; i++ {
-		mustTx(t, s, func(tx store.Tx) error { _, err := s.InsertRun(ctx, tx, newRun(fmt.Sprintf("R%d", i), "g")); return err })
+		mustTx(t, s, func(tx store.Tx) error {
+			_, err := s.InsertRun(ctx, tx, newRun(fmt.Sprintf("R%d", i), "g"))
+			return err
+		})
 	}
 	list, err := s.ListRuns(ctx, s.Reader(), store.RunFilter{Flow: "g", Limit: 2})
 	if err != nil || len(list) != 2 || list[0].ID != "R5" || list[1].ID != "R4" {

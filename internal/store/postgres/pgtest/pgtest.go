@@ -1,4 +1,4 @@
-// Package pgtest gives tests a PostgreSQL database: the server named by
+// Package pgtest gives tests (and the benchmark) a PostgreSQL database: the server named by
 // PATCHBAY_TEST_POSTGRES, or else a throwaway server started with initdb and
 // pg_ctl on a temporary directory and a free loopback port, shared by the
 // tests of one test binary and stopped by Main. Each caller gets a fresh
@@ -65,22 +65,45 @@ func URL(t testing.TB) string {
 		}
 		t.Skipf("postgres not available: %v (set %s or install PostgreSQL server binaries)", startErr, EnvURL)
 	}
-	name := fmt.Sprintf("pbtest_%d_%d", os.Getpid(), dbSeq.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, baseURL)
-	if err != nil {
-		t.Fatalf("postgres: connecting: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("postgres: creating database: %v", err)
-	}
-	u, err := withDatabase(baseURL, name)
+	u, err := NewDatabase(baseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// NewDatabase creates an empty database on the server at base and returns its URL.
+func NewDatabase(base string) (string, error) {
+	name := fmt.Sprintf("pbtest_%d_%d", os.Getpid(), dbSeq.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", fmt.Errorf("postgres: connecting: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("postgres: creating database: %w", err)
+	}
+	return withDatabase(base, name)
+}
+
+// Server is a throwaway PostgreSQL server.
+type Server struct {
+	URL string
+	t   *throwaway
+}
+
+// Stop stops the server and removes its files.
+func (s *Server) Stop() { s.t.stop() }
+
+// Start starts a throwaway server (for benchmarks and tools; tests use URL).
+func Start() (*Server, error) {
+	t, err := start()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{URL: t.url, t: t}, nil
 }
 
 func withDatabase(base, name string) (string, error) {

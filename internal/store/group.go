@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Group commit: on a database with a single writer (SQLite), concurrent
+// Store.Tx calls are merged into one physical transaction. Each call's work
+// runs in its own savepoint, so a call that fails rolls back only its own
+// writes, and all calls of a group see the commit (or its failure) together.
+// One commit then carries many runs' step results, which is what lets one
+// SQLite writer keep up with many workers.
+
+type groupReq struct {
+	ctx  context.Context
+	fn   func(tx Tx) error
+	done chan error
+}
+
+type grouper struct {
+	s    *Store
+	reqs chan *groupReq
+	max  int
+
+	mu      sync.Mutex
+	stopped bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// GroupCommitter is implemented by drivers that want group commit.
+type GroupCommitter interface {
+	// GroupCommit reports the largest group, or 0 for none.
+	GroupCommit() int
+}
+
+func (s *Store) startGrouper() {
+	gc, ok := s.drv.(GroupCommitter)
+	if !ok || gc.GroupCommit() <= 1 {
+		return
+	}
+	g := &grouper{s: s, reqs: make(chan *groupReq, 4096), max: gc.GroupCommit(), stop: make(chan struct{})}
+	s.group = g
+	g.wg.Add(1)
+	go g.loop()
+}
+
+func (g *grouper) close() {
+	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		return
+	}
+	g.stopped = true
+	close(g.stop)
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+var errStoreClosed = errors.New("store closed")
+
+func (g *grouper) submit(ctx context.Context, fn func(tx Tx) error) error {
+	r := &groupReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		return errStoreClosed
+	}
+	select {
+	case g.reqs <- r:
+		g.mu.Unlock()
+	case <-ctx.Done():
+		g.mu.Unlock()
+		return ctx.Err()
+	}
+	// Wait for the outcome even if ctx ends: the work may be committing.
+	return <-r.done
+}
+
+func (g *grouper) loop() {
+	defer g.wg.Done()
+	for {
+		var first *groupReq
+		select {
+		case first = <-g.reqs:
+		case <-g.stop:
+			for {
+				select {
+				case r := <-g.reqs:
+					r.done <- errStoreClosed
+				default:
+					return
+				}
+			}
+		}
+		batch := []*groupReq{first}
+	drain:
+		for len(batch) < g.max {
+			select {
+			case r := <-g.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		g.run(batch)
+	}
+}
+
+// run commits a batch, retrying on lock conflicts with other processes.
+func (g *grouper) run(batch []*groupReq) {
+	if len(batch) == 1 {
+		r := batch[0]
+		r.done <- g.s.txRetry(context.WithoutCancel(r.ctx), r.fn)
+		return
+	}
+	var errs []error
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		errs, err = g.runOnce(batch)
+		if err == nil || !g.s.drv.IsBusy(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.done <- err
+			continue
+		}
+		r.done <- errs[i]
+	}
+}
+
+func (g *grouper) runOnce(batch []*groupReq) ([]error, error) {
+	ctx := context.Background()
+	raw, err := g.s.drv.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("beginning transaction: %w", err)
+	}
+	tx := boundTx{boundQuerier{g.s, raw}, raw}
+	errs := make([]error, len(batch))
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		sp := "pb_sp" + strconv.Itoa(i)
+		if _, err := raw.Exec(ctx, "SAVEPOINT "+sp); err != nil {
+			_ = raw.Rollback(ctx)
+			return nil, err
+		}
+		ferr := safeCall(r.fn, tx)
+		if ferr != nil {
+			errs[i] = ferr
+			if _, err := raw.Exec(ctx, "ROLLBACK TO "+sp); err != nil {
+				_ = raw.Rollback(ctx)
+				return nil, err
+			}
+		}
+		if _, err := raw.Exec(ctx, "RELEASE "+sp); err != nil {
+			_ = raw.Rollback(ctx)
+			return nil, err
+		}
+	}
+	if err := raw.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("committing: %w", err)
+	}
+	return errs, nil
+}
+
+// safeCall runs fn, turning a panic into an error so one caller cannot take
+// down the others' transaction.
+func safeCall(fn func(tx Tx) error, tx Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in transaction: %v", p)
+		}
+	}()
+	return fn(tx)
+}
