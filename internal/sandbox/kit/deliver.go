@@ -22,6 +22,9 @@ type Delivery struct {
 	// OnResult, if set, is called after every attempt (for a sandbox that
 	// keeps its own execution log, like Contentstack's).
 	OnResult func(attempt int, status int, err error)
+	// MaxAttempts, when positive, caps the attempts for this delivery below
+	// the deliverer's retry schedule (1 means no automatic retry).
+	MaxAttempts int
 }
 
 // DeliveryRecord is one attempt in the log served at GET /_sandbox/webhooks.
@@ -178,7 +181,7 @@ func (d *Deliverer) attempt(dl Delivery, attempt int) {
 	d.mu.Lock()
 	retries := d.opts.Retries
 	d.mu.Unlock()
-	if attempt > len(retries) {
+	if attempt > len(retries) || (dl.MaxAttempts > 0 && attempt >= dl.MaxAttempts) {
 		d.opts.Logger.Debug("webhook delivery gave up", "id", dl.ID, "url", dl.URL, "attempts", attempt, "error", err)
 		return
 	}
