@@ -39,6 +39,9 @@ type Observer interface {
 	Accepted(ctx context.Context, tx store.Tx, ev *store.Event, runs []*store.Run, resumed []*store.Wait) error
 	// Rejected is called for an event that failed verification or decoding.
 	Rejected(ctx context.Context, tx store.Tx, ev *store.Event) error
+	// Duplicate is called when a delivery repeats an event already stored
+	// (prev); nothing else happens to it.
+	Duplicate(ctx context.Context, tx store.Tx, prev *store.Event) error
 }
 
 type nopObserver struct{}
@@ -49,7 +52,8 @@ func (nopObserver) Echo(context.Context, store.Tx, *store.Event) (bool, string, 
 func (nopObserver) Accepted(context.Context, store.Tx, *store.Event, []*store.Run, []*store.Wait) error {
 	return nil
 }
-func (nopObserver) Rejected(context.Context, store.Tx, *store.Event) error { return nil }
+func (nopObserver) Rejected(context.Context, store.Tx, *store.Event) error  { return nil }
+func (nopObserver) Duplicate(context.Context, store.Tx, *store.Event) error { return nil }
 
 // Config tunes ingest.
 type Config struct {
@@ -306,6 +310,9 @@ func (in *Ingest) accept(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome,
 		if !inserted {
 			prev, err := in.st.EventBySourceDedupe(ctx, tx, ev.Source, ev.Dedupe)
 			if err != nil {
+				return nil, nil, err
+			}
+			if err := in.obs.Duplicate(ctx, tx, prev); err != nil {
 				return nil, nil, err
 			}
 			outs = append(outs, Outcome{EventID: prev.ID, Duplicate: true})

@@ -105,7 +105,7 @@ func (in *Ingest) Reconcile(ctx context.Context) error {
 	in.rec.last = sig.String()
 	in.rec.mu.Unlock()
 	if changed {
-		in.q.SetPeriodic(periodic)
+		in.q.SetPeriodic("ingest", periodic)
 	}
 	return nil
 }

@@ -79,8 +79,9 @@ type Queue interface {
 	Start(ctx context.Context) error
 	// Stop waits for jobs in flight to finish, up to ctx's deadline, then cancels them.
 	Stop(ctx context.Context) error
-	// SetPeriodic replaces the set of periodic jobs.
-	SetPeriodic(jobs []Periodic)
+	// SetPeriodic replaces the periodic jobs of one group (pollers,
+	// schedules, chores…), leaving other groups alone.
+	SetPeriodic(group string, jobs []Periodic)
 	// Stats counts jobs by state (available, running, scheduled, retryable…).
 	Stats(ctx context.Context) (map[string]int, error)
 }

@@ -60,14 +60,14 @@ type riverQueue[TTx any] struct {
 	driver   riverdriver.Driver[TTx]
 
 	mu       sync.Mutex
-	periodic map[string]rivertype.PeriodicJobHandle
+	periodic map[string]map[string]rivertype.PeriodicJobHandle // group → id → handle
 	started  bool
 }
 
 // New builds a Queue over a River driver. txOf extracts the driver's
 // transaction type from a store.Tx (store.Tx.Raw().(*sql.Tx) for SQLite).
 func New[TTx any](driver riverdriver.Driver[TTx], txOf func(store.Tx) TTx, cfg Config) Queue {
-	return &riverQueue[TTx]{driver: driver, txOf: txOf, cfg: cfg, handlers: map[Kind]Handler{}, periodic: map[string]rivertype.PeriodicJobHandle{}}
+	return &riverQueue[TTx]{driver: driver, txOf: txOf, cfg: cfg, handlers: map[Kind]Handler{}, periodic: map[string]map[string]rivertype.PeriodicJobHandle{}}
 }
 
 func (q *riverQueue[TTx]) Handle(kind Kind, h Handler) { q.handlers[kind] = h }
@@ -220,7 +220,7 @@ func (q *riverQueue[TTx]) Stop(ctx context.Context) error {
 	return err
 }
 
-func (q *riverQueue[TTx]) SetPeriodic(jobs []Periodic) {
+func (q *riverQueue[TTx]) SetPeriodic(group string, jobs []Periodic) {
 	if err := q.build(); err != nil {
 		return
 	}
@@ -230,9 +230,12 @@ func (q *riverQueue[TTx]) SetPeriodic(jobs []Periodic) {
 	for _, p := range jobs {
 		want[p.ID] = p
 	}
-	for id, h := range q.periodic {
+	for id, h := range q.periodic[group] {
 		q.client.PeriodicJobs().Remove(h)
-		delete(q.periodic, id)
+		delete(q.periodic[group], id)
+	}
+	if q.periodic[group] == nil {
+		q.periodic[group] = map[string]rivertype.PeriodicJobHandle{}
 	}
 	for id, p := range want {
 		params, err := q.params([]Job{p.Job})
@@ -243,7 +246,7 @@ func (q *riverQueue[TTx]) SetPeriodic(jobs []Periodic) {
 		h := q.client.PeriodicJobs().Add(river.NewPeriodicJob(p.Schedule, func() (river.JobArgs, *river.InsertOpts) {
 			return a, opts
 		}, &river.PeriodicJobOpts{RunOnStart: p.RunOnStart}))
-		q.periodic[id] = h
+		q.periodic[group][id] = h
 	}
 }
 
