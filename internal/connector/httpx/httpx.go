@@ -71,10 +71,10 @@ var spec = &connector.Spec{
 			"matching error kind. GET, HEAD, PUT, DELETE and OPTIONS are retried on transient failures; POST and PATCH only " +
 			"when idempotent is true or nothing reached the server.",
 		Input: []connector.Field{
-			{Name: "method", Type: connector.String, Default: "GET", Enum: []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}},
+			{Name: "method", Type: connector.String, Default: "GET", Enum: []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}, Doc: "HTTP method."},
 			{Name: "url", Type: connector.String, Required: true, Doc: "Absolute, or relative to the connection's base_url."},
-			{Name: "headers", Type: connector.Object, Open: true},
-			{Name: "query", Type: connector.Object, Open: true},
+			{Name: "headers", Type: connector.Object, Open: true, Doc: "Request headers (added to the connection's)."},
+			{Name: "query", Type: connector.Object, Open: true, Doc: "Query parameters."},
 			{Name: "json", Type: connector.Any, Doc: "Body sent as JSON."},
 			{Name: "body", Type: connector.String, Doc: "Body sent as is (with json unset)."},
 			{Name: "idempotent", Type: connector.Bool, Doc: "Declare a POST or PATCH safe to repeat (the server dedupes by the idempotency key)."},
