@@ -41,6 +41,9 @@ func prepareInto(out map[string]any, prefix string, fields []Field, values map[s
 			*problems = append(*problems, fmt.Sprintf("%s: %v", path, err))
 			continue
 		}
+		if n, ok := v.(float64); ok && f.Type == Int {
+			v = int(n) // CheckValue accepted it, so it is whole
+		}
 		if m, ok := v.(map[string]any); ok && f.Type == Object && len(f.Fields) > 0 {
 			sub := make(map[string]any, len(m))
 			prepareInto(sub, path+".", f.Fields, m, f.Open, problems)

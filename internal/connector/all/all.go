@@ -7,4 +7,9 @@ import (
 	// Built-in connectors.
 	_ "github.com/patchbay/patchbay/internal/connector/core"
 	_ "github.com/patchbay/patchbay/internal/connector/httpx"
+
+	// The media systems.
+	_ "github.com/patchbay/patchbay/internal/connector/contentstack"
+	_ "github.com/patchbay/patchbay/internal/connector/iconik"
+	_ "github.com/patchbay/patchbay/internal/connector/opentext"
 )
