@@ -81,6 +81,24 @@ func decodeState(raw json.RawMessage) (*runState, error) {
 			return nil, fault.E(fault.Permanent, "decoding run state", err)
 		}
 	}
+	// JSON decoding makes every number a float64; whole numbers go back to
+	// int so values read from state equal values computed by expressions.
+	for _, r := range st.Steps {
+		r.Output = normalizeNumbers(r.Output)
+	}
+	for _, m := range []map[string]any{st.Vars, st.Params, st.Locals} {
+		for k, v := range m {
+			m[k] = normalizeNumbers(v)
+		}
+	}
+	if st.Park != nil && st.Park.Children != nil {
+		for i, v := range st.Park.Children.Results {
+			st.Park.Children.Results[i] = normalizeNumbers(v)
+		}
+		for i, v := range st.Park.Children.Items {
+			st.Park.Children.Items[i] = normalizeNumbers(v)
+		}
+	}
 	if st.Steps == nil {
 		st.Steps = map[string]*stepResult{}
 	}
@@ -173,6 +191,7 @@ func eventMap(ev *store.Event) map[string]any {
 	var data any
 	if len(ev.Data) > 0 {
 		_ = json.Unmarshal(ev.Data, &data)
+		data = normalizeNumbers(data)
 	}
 	objs := make([]any, len(ev.Objects))
 	for i, o := range ev.Objects {
