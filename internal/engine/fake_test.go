@@ -60,7 +60,7 @@ func (f *fake) callsOf(name string) []fakeCall {
 var fakeSpec = &connector.Spec{
 	Name: "fake", Doc: "test connector",
 	Connection: []connector.Field{{Name: "token", Type: connector.String, Secret: true}},
-	Triggers: []connector.TriggerSpec{{Name: "events", Kind: connector.Webhook, Doc: "events as JSON", EventTypes: []string{"any"}}},
+	Triggers:   []connector.TriggerSpec{{Name: "events", Kind: connector.Webhook, Doc: "events as JSON", EventTypes: []string{"any"}}},
 	Actions: []connector.ActionSpec{
 		{Name: "do", Doc: "records a call; fails as scripted", Idempotent: true, Writes: true, Input: []connector.Field{
 			{Name: "name", Type: connector.String, Required: true},
