@@ -219,3 +219,12 @@ type SetupReport struct {
 	Changes []string       `json:"changes"`
 	Info    map[string]any `json:"info,omitempty"`
 }
+
+// EventMatcher is implemented by a Conn whose triggers take per-flow
+// options (trigger.config in a flow) that select events, such as the content
+// types or environments a flow cares about. The ingest asks it for each flow
+// before the flow's filter expression; a Conn without it delivers every
+// event of the trigger to every flow.
+type EventMatcher interface {
+	MatchEvent(trigger string, config map[string]any, ev *Event) bool
+}

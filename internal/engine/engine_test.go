@@ -690,3 +690,39 @@ func measure() (int, uint64) {
 }
 
 func mb(b uint64) float64 { return float64(b) / (1 << 20) }
+
+func TestEventBeforeWaitParksStillResumes(t *testing.T) {
+	e := newEnv(t)
+	e.fake.slow = 300 * time.Millisecond
+	e.apply(`
+name: early
+trigger: { on: manual }
+connections: { f: { connector: fake, connection: fk } }
+steps:
+  - id: start
+    action: f.do
+    input: { name: start }
+  - id: w
+    wait: { for: f.events, key: proc-1, match: "${{ event.data.done }}" }
+  - id: again
+    wait: { for: f.events, key: proc-1, timeout: 1s, on_timeout: continue }
+`)
+	id := e.start("early", nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.fake.callsOf("start")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The process finishes while the run is still in its first step.
+	e.send(connector.Event{ID: "fast", Type: "process.completed", Object: "proc-1", Data: map[string]any{"done": true}})
+	d := e.waitRun(id, store.RunSucceeded, 30*time.Second)
+	var out map[string]any
+	for _, s := range d.Steps {
+		if s.Step == "again" && s.Status == store.StepSucceeded {
+			_ = json.Unmarshal(s.Output, &out)
+		}
+	}
+	// The second wait on the same key must not take the event the first one used.
+	if out["timed_out"] != true {
+		t.Fatalf("second wait took an event already consumed: %v\n%s", out, dumpSteps(d))
+	}
+}

@@ -20,6 +20,7 @@ type Flows struct {
 	reg *connector.Registry
 
 	mu        sync.Mutex
+	loadMu    sync.Mutex // one reload at a time
 	versions  map[flowKey]*flow.Flow
 	active    map[string]*flow.Flow   // name → active version (enabled heads only)
 	bySource  map[string][]*flow.Flow // "conn/trigger" → active flows
@@ -79,22 +80,34 @@ func Source(fl *flow.Flow) string {
 }
 
 // refresh reloads the active set when the flows generation moved; it looks
-// at most every interval (0: every call).
+// at most every interval (0: every call). One caller loads while the others
+// wait for it, and the check time is set only after a load, so no caller
+// sees a set older than the generation it observed.
 func (f *Flows) refresh(ctx context.Context, interval time.Duration) error {
 	f.mu.Lock()
-	if f.active != nil && interval > 0 && f.now().Sub(f.checkedAt) < interval {
-		f.mu.Unlock()
+	fresh := f.active != nil && interval > 0 && f.now().Sub(f.checkedAt) < interval
+	f.mu.Unlock()
+	if fresh {
 		return nil
 	}
-	f.checkedAt = f.now()
-	loaded := f.active != nil
+	f.loadMu.Lock()
+	defer f.loadMu.Unlock()
+	f.mu.Lock()
+	fresh = f.active != nil && interval > 0 && f.now().Sub(f.checkedAt) < interval
 	f.mu.Unlock()
+	if fresh {
+		return nil // loaded by the caller we waited for
+	}
+	checked := f.now()
 	gen, err := f.st.Generation(ctx, f.st.Reader(), "flows")
 	if err != nil {
 		return err
 	}
 	f.mu.Lock()
-	same := loaded && gen == f.gen
+	same := f.active != nil && gen == f.gen
+	if same {
+		f.checkedAt = checked
+	}
 	f.mu.Unlock()
 	if same {
 		return nil
@@ -118,7 +131,7 @@ func (f *Flows) refresh(ctx context.Context, interval time.Duration) error {
 		bySource[src] = append(bySource[src], fl)
 	}
 	f.mu.Lock()
-	f.active, f.bySource, f.gen = active, bySource, gen
+	f.active, f.bySource, f.gen, f.checkedAt = active, bySource, gen, checked
 	f.mu.Unlock()
 	return nil
 }

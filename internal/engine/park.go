@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/connector"
@@ -131,7 +132,41 @@ func (x *exec) wait(ctx context.Context, s *flow.Step, started time.Time) (bool,
 	}
 	x.st.Park = &park{ID: parkID, Step: s.ID, Kind: "wait", Until: expires}
 	x.record(s, store.StepWaiting, 1, started, map[string]any{"key": key, "for": sources, "timeout": timeout.String()}, nil, nil, "")
-	return true, x.commit(ctx, store.RunWaiting, nil)
+	var early func(store.Tx) error
+	if keyExpr == "" {
+		early = func(tx store.Tx) error { return x.takeEarlyEvent(ctx, tx, s, parkID, key, sources) }
+	}
+	return true, x.commit(ctx, store.RunWaiting, early)
+}
+
+// takeEarlyEvent resumes a wait at once, in the transaction that parks it,
+// when a matching event already arrived since the run started (a callback
+// faster than the run reaching its wait). Events earlier waits of the run
+// took are skipped.
+func (x *exec) takeEarlyEvent(ctx context.Context, tx store.Tx, s *flow.Step, parkID, key string, sources []string) error {
+	for _, src := range sources {
+		conn, trigger, _ := strings.Cut(src, "/")
+		evs, err := x.e.st.EventsForObject(ctx, tx, conn, trigger, key, x.run.CreatedAt, 20)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if x.st.consumed(ev.ID) {
+				continue
+			}
+			if s.Wait.Match != nil {
+				env := cloneMap(x.env)
+				env["event"] = eventMap(ev)
+				ok, err := s.Wait.Match.EvalBool(env)
+				if err != nil || !ok {
+					continue
+				}
+			}
+			_, err := x.e.ResumeTx(ctx, tx, &store.Wait{WaitID: parkID, RunID: x.run.ID}, ev.ID)
+			return err
+		}
+	}
+	return nil
 }
 
 // keyExprSource returns the text of a single-expression value.
@@ -398,6 +433,7 @@ func (x *exec) applyWake(ctx context.Context, w *wake) (bool, error) {
 			return true, err
 		}
 		out := eventMap(ev)
+		x.st.consume(ev.ID)
 		x.setResult(s, &stepResult{Status: store.StepSucceeded, Output: out})
 		x.record(s, store.StepSucceeded, 1, started, nil, map[string]any{"event_id": ev.ID, "type": ev.Type, "object": ev.Object}, nil, "")
 	case "sleep":

@@ -35,6 +35,26 @@ type runState struct {
 	Park *park `json:"park,omitempty"`
 	// Override replaces the input of a step once (retry with edited input).
 	Override map[string]json.RawMessage `json:"override,omitempty"`
+	// Consumed lists the events that resumed this run's waits (newest
+	// last, bounded), so a later wait on the same key does not take them again.
+	Consumed []string `json:"consumed,omitempty"`
+}
+
+// consume remembers an event that resumed a wait.
+func (st *runState) consume(eventID string) {
+	st.Consumed = append(st.Consumed, eventID)
+	if len(st.Consumed) > 100 {
+		st.Consumed = st.Consumed[len(st.Consumed)-100:]
+	}
+}
+
+func (st *runState) consumed(eventID string) bool {
+	for _, id := range st.Consumed {
+		if id == eventID {
+			return true
+		}
+	}
+	return false
 }
 
 type frame struct {

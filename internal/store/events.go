@@ -163,3 +163,24 @@ func nullText(b []byte) any {
 	}
 	return string(b)
 }
+
+// EventsForObject returns accepted events of a source and trigger about an
+// object received at or after since, oldest first (a wait checks them for
+// an event that arrived before it parked).
+func (s *Store) EventsForObject(ctx context.Context, q Querier, source, trigger, object string, since time.Time, limit int) ([]*Event, error) {
+	rows, err := q.Query(ctx, `SELECT `+eventCols+` FROM pb_events WHERE object = ? AND received_at >= ? AND source = ? AND trigger = ? AND status = ?
+		ORDER BY received_at, id LIMIT ?`, object, micros(since), source, trigger, EventAccepted, limitOr(limit, 20))
+	if err != nil {
+		return nil, fmt.Errorf("listing events for %s: %w", object, err)
+	}
+	defer rows.Close()
+	var out []*Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
