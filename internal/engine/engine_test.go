@@ -726,3 +726,64 @@ steps:
 		t.Fatalf("second wait took an event already consumed: %v\n%s", out, dumpSteps(d))
 	}
 }
+
+func TestScheduleTriggerStartsRuns(t *testing.T) {
+	e := newEnv(t)
+	e.apply(`
+name: ticker
+trigger: { on: schedule, cron: "@every 1s" }
+connections: { f: { connector: fake, connection: fk } }
+steps:
+  - id: tick
+    action: f.do
+    input: { name: tick, value: "${{ trigger.data.scheduled_at }}" }
+`)
+	if err := e.a.Ingest.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(e.fake.callsOf("tick")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := len(e.fake.callsOf("tick")); n < 2 {
+		t.Fatalf("schedule ran %d times in 30s", n)
+	}
+}
+
+func TestRouteTableChoosesFirstMatchAndDefault(t *testing.T) {
+	e := newEnv(t)
+	e.apply(`
+name: router
+trigger: { on: manual }
+params:
+  type: { type: string, required: true }
+  region: { type: string, required: true }
+  routes:
+    type: list
+    default:
+      - { match: { type: trailer, region: [EU, UK] }, process: legal_review }
+      - { match: { type: "*", region: US }, process: us_review }
+      - { process: media_review }
+connections: { f: { connector: fake, connection: fk } }
+steps:
+  - id: route
+    action: core.route
+    input: { rows: "${{ params.routes }}", facts: { type: "${{ params.type }}", region: "${{ params.region }}" } }
+  - id: use
+    action: f.do
+    input: { name: "${{ 'route-' + params.type + '-' + params.region }}", value: "${{ steps.route.output.row.process }}" }
+`)
+	cases := map[[2]string]string{{"trailer", "UK"}: "legal_review", {"clip", "US"}: "us_review", {"clip", "EU"}: "media_review"}
+	for in, want := range cases {
+		d := e.waitRun(e.start("router", map[string]any{"type": in[0], "region": in[1]}), store.RunSucceeded, 10*time.Second)
+		var out map[string]any
+		for _, s := range d.Steps {
+			if s.Step == "use" && s.Status == store.StepSucceeded {
+				_ = json.Unmarshal(s.Output, &out)
+			}
+		}
+		if out["value"] != want {
+			t.Errorf("%v routed to %v, want %s", in, out["value"], want)
+		}
+	}
+}
