@@ -144,17 +144,26 @@ steps:
     input: { name: a }
 `)
 	// A Retry-After beyond HoldMax (2s) schedules the run instead of sleeping in the worker.
-	e.fake.fail("a", fault.E(fault.RateLimited, "429", 3*time.Second))
+	e.fake.fail("a", fault.E(fault.RateLimited, "429", 8*time.Second))
 	id := e.start("long-delay", nil)
-	time.Sleep(500 * time.Millisecond)
-	stats, err := e.a.Queue.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// Wait (on a slow machine the first attempt may take a while) until the
+	// step has been delayed, then look at the queue.
+	var stats map[string]int
+	deadline := time.Now().Add(6 * time.Second)
+	for {
+		var err error
+		if stats, err = e.a.Queue.Stats(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if (stats["scheduled"] == 1 && stats["running"] == 0) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if stats["running"] != 0 || stats["scheduled"] != 1 {
 		t.Fatalf("queue %v: the delayed run should hold no worker and have one scheduled job", stats)
 	}
-	e.waitRun(id, store.RunSucceeded, 15*time.Second)
+	e.waitRun(id, store.RunSucceeded, 20*time.Second)
 }
 
 func TestControlStepsAndExpressions(t *testing.T) {

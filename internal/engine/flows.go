@@ -26,6 +26,7 @@ type Flows struct {
 	bySource  map[string][]*flow.Flow // "conn/trigger" → active flows
 	gen       int64
 	checkedAt time.Time
+	epoch     int64 // bumped by Invalidate; a load that saw an older epoch is not trusted
 	now       func() time.Time
 }
 
@@ -99,12 +100,15 @@ func (f *Flows) refresh(ctx context.Context, interval time.Duration) error {
 		return nil // loaded by the caller we waited for
 	}
 	checked := f.now()
+	f.mu.Lock()
+	epoch := f.epoch
+	f.mu.Unlock()
 	gen, err := f.st.Generation(ctx, f.st.Reader(), "flows")
 	if err != nil {
 		return err
 	}
 	f.mu.Lock()
-	same := f.active != nil && gen == f.gen
+	same := f.active != nil && gen == f.gen && epoch == f.epoch
 	if same {
 		f.checkedAt = checked
 	}
@@ -131,7 +135,13 @@ func (f *Flows) refresh(ctx context.Context, interval time.Duration) error {
 		bySource[src] = append(bySource[src], fl)
 	}
 	f.mu.Lock()
-	f.active, f.bySource, f.gen, f.checkedAt = active, bySource, gen, checked
+	if epoch == f.epoch {
+		f.active, f.bySource, f.gen, f.checkedAt = active, bySource, gen, checked
+	} else {
+		// Invalidated while loading (a flow was applied meanwhile): keep the
+		// set for now but make the next lookup load again.
+		f.active, f.bySource = active, bySource
+	}
 	f.mu.Unlock()
 	return nil
 }
@@ -141,6 +151,7 @@ func (f *Flows) Invalidate() {
 	f.mu.Lock()
 	f.checkedAt = time.Time{}
 	f.gen = -1
+	f.epoch++
 	f.mu.Unlock()
 }
 

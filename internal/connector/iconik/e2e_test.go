@@ -317,7 +317,7 @@ steps:
 // TestEndToEndEchoSuppressed: a flow that reacts to metadata changes by
 // writing metadata would trigger itself; the webhook of its own write
 // hashes like the write, so patchbay records it as an echo and starts no
-// second run. Deliveries reach patchbay 300 ms late, as a real tenant's do:
+// second run. Deliveries reach patchbay 1.5 s late, as a real tenant's can:
 // a webhook that overtakes the engine's commit of the step is not
 // recognised (see the connector doc's limits).
 func TestEndToEndEchoSuppressed(t *testing.T) {
@@ -335,7 +335,7 @@ func TestEndToEndEchoSuppressed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	late := delayedProxy(t, a.URL(), 300*time.Millisecond)
+	late := delayedProxy(t, a.URL(), 1500*time.Millisecond)
 	if _, err := conn.(connector.Setupper).Setup(ctx, &connector.SetupRequest{HookURL: late + "/hooks/iconik/"}); err != nil {
 		t.Fatal(err)
 	}

@@ -466,7 +466,7 @@ func TestAppThousandRunsOnePoller(t *testing.T) {
 	t.Logf("1,000 runs started by process.started events and parked in %v. One poll resumed them: %d history pages of 250 "+
 		"for the 1,000 completions (+%d for the intake flow's process.started sweep; %d calls to the service in all) in %v; all 1,000 runs finished %v after the poll began",
 		parked.Round(time.Millisecond), sweep, other, len(s.Kit().Calls.List("")), polled.Round(time.Millisecond), resumed.Round(time.Millisecond))
-	if sweep > 5 || other > 2 {
+	if sweep > 8 || other > 2 { // 4 full pages, the empty last one, and overlap re-reads under load
 		t.Errorf("%d + %d history list calls for 1,000 processes at 250 a page; want a handful", sweep, other)
 	}
 	runs, err := a.ListRuns(ctx, store.RunFilter{Flow: "bulk-review", Limit: 1})
