@@ -156,6 +156,12 @@ func normalize(v any) any {
 			n[k] = normalize(n[k])
 		}
 		return n
+	case map[any]any: // fromPairs builds these
+		m := make(map[string]any, len(n))
+		for k, x := range n {
+			m[fmt.Sprint(k)] = normalize(x)
+		}
+		return m
 	}
 	return v
 }
@@ -175,6 +181,14 @@ func (lenientMembers) Visit(node *ast.Node) {
 
 func collectRefs(root ast.Node) [][]string {
 	var refs [][]string
+	// A called function's name (get, coalesce…) is not something read from
+	// the environment.
+	callees := map[ast.Node]bool{}
+	ast.Walk(&root, visitorFunc(func(n *ast.Node) {
+		if c, ok := (*n).(*ast.CallNode); ok {
+			callees[c.Callee] = true
+		}
+	}))
 	ast.Walk(&root, visitorFunc(func(n *ast.Node) {
 		switch m := (*n).(type) {
 		case *ast.MemberNode:
@@ -182,7 +196,9 @@ func collectRefs(root ast.Node) [][]string {
 				refs = append(refs, chain)
 			}
 		case *ast.IdentifierNode:
-			refs = append(refs, []string{m.Value})
+			if !callees[m] {
+				refs = append(refs, []string{m.Value})
+			}
 		}
 	}))
 	// The walk is post-order, so a.b.c also yields a and a.b: keep only

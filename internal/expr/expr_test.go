@@ -32,6 +32,8 @@ func TestEval(t *testing.T) {
 		{name: "get", src: `get(steps, "asset.output.title")`, want: "Trailer"},
 		{name: "get default", src: `get(steps, "asset.output.zzz", 5)`, want: 5},
 		{name: "sha256", src: `sha256("a")`, want: "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"},
+		// fromPairs builds map[any]any; results are JSON-shaped maps.
+		{name: "fromPairs", src: `fromPairs([["a", 1], ["b", event.object_id]])`, want: map[string]any{"a": 1, "b": "a1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,5 +144,22 @@ func TestTemplate(t *testing.T) {
 	}
 	if _, err := ParseTemplate("ab ${{ a == }}"); err == nil || err.(*Error).Offset < 7 {
 		t.Fatalf("offset not relative to template: %v", err)
+	}
+}
+
+// A called function's name is not a reference to the environment: get(…)
+// must not be reported as reading a variable named get.
+func TestRefsSkipCallees(t *testing.T) {
+	t.Parallel()
+	p, err := Compile(`get(steps, "asset.output.title") ?? coalesce(event.type, "x")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range p.Refs() {
+		got = append(got, strings.Join(r, "."))
+	}
+	if !reflect.DeepEqual(got, []string{"steps", "event.type"}) && !reflect.DeepEqual(got, []string{"event.type", "steps"}) {
+		t.Fatalf("Refs() = %v, want steps and event.type only", got)
 	}
 }
