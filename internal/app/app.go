@@ -219,6 +219,7 @@ func (a *App) open(ctx context.Context) error {
 	a.Ingest = ingest.New(a.Engine, icfg)
 	a.Engine.Register()
 	a.Ingest.Register()
+	a.installAudit()
 	return nil
 }
 

@@ -531,7 +531,12 @@ func (x *exec) recordCancelled(ctx context.Context) {
 		if err := x.e.st.InsertSteps(ctx, tx, recs); err != nil {
 			return err
 		}
-		return x.e.st.SetRunStepSeq(ctx, tx, x.run.ID, seq)
+		if err := x.e.st.SetRunStepSeq(ctx, tx, x.run.ID, seq); err != nil {
+			return err
+		}
+		// Writes the cancelled job made still reach the links and audit trail.
+		return x.e.obs.StepsCommitted(ctx, tx, &Commit{Run: x.run, Flow: x.run.Flow, Version: x.run.FlowVersion,
+			Status: store.RunCancelled, Steps: recs, Writes: x.writes})
 	})
 }
 

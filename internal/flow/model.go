@@ -79,6 +79,11 @@ type Trigger struct {
 	Filter *Value
 	// Dedupe computes a key; a second event with the same key starts no run.
 	Dedupe *Value
+	// Echoes makes patchbay's own writes coming back start runs of this flow
+	// (chaining flows through an external system, e.g. UC1's approval
+	// starting UC8). Off by default: an echo starts no flow, so
+	// bi-directional sync cannot loop.
+	Echoes bool
 	Pos    Pos
 
 	at     map[string]keyPos // positions of the trigger's keys and values

@@ -651,7 +651,7 @@ func (p *parser) trigger(t *Trigger, te entry) {
 		return
 	}
 	es := p.entries(n)
-	fs := p.known(es, "trigger", "on", "config", "filter", "dedupe", "cron")
+	fs := p.known(es, "trigger", "on", "config", "filter", "dedupe", "cron", "echoes")
 	t.at = map[string]keyPos{}
 	for _, e := range fs {
 		t.at[e.name] = e.at()
@@ -726,6 +726,15 @@ func (p *parser) trigger(t *Trigger, te entry) {
 	}
 	if e, ok := fs["dedupe"]; ok {
 		t.Dedupe = p.value(e.val)
+	}
+	if e, ok := fs["echoes"]; ok {
+		v := resolve(e.val)
+		switch {
+		case v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool":
+			t.Echoes = strings.EqualFold(v.Value, "true")
+		default:
+			p.add(CodeBadValue, pos(v), "echoes: true (start runs on patchbay's own writes coming back) or false", "trigger.echoes must be true or false, not %s", describe(v))
+		}
 	}
 }
 

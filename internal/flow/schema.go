@@ -302,6 +302,7 @@ func triggerSchema(triggers map[string][]string) obj {
 			"config": obj{"type": "object"},
 			"filter": ref("bool"),
 			"dedupe": obj{},
+			"echoes": obj{"type": "boolean", "description": "Start runs on patchbay's own writes coming back (echoes); off by default so bi-directional sync cannot loop."},
 			"cron":   obj{"type": "string", "description": `For on: schedule: five cron fields, or @every 10m, @hourly, @daily.`},
 		},
 		"allOf": conds,

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/connection"
@@ -32,8 +33,9 @@ import (
 // Observer sees ingest decisions inside the ingest transaction (the audit
 // trail records them; links recognise echoes).
 type Observer interface {
-	// Echo reports whether a new event is patchbay's own write coming back.
-	Echo(ctx context.Context, tx store.Tx, ev *store.Event) (bool, string, error)
+	// Echo reports whether a new event is patchbay's own write coming back,
+	// why, and the run that wrote it ("" when unknown).
+	Echo(ctx context.Context, tx store.Tx, ev *store.Event) (echo bool, reason, writer string, err error)
 	// Accepted is called for each stored event with the runs it started and
 	// the waits it resumed.
 	Accepted(ctx context.Context, tx store.Tx, ev *store.Event, runs []*store.Run, resumed []*store.Wait) error
@@ -44,10 +46,32 @@ type Observer interface {
 	Duplicate(ctx context.Context, tx store.Tx, prev *store.Event) error
 }
 
+// TxObserver is implemented by an Observer that batches what it records in
+// one ingest transaction: Begin is called when the transaction's events
+// start and Flush before it commits. Calls outside Begin and Flush (Reject,
+// manual starts) must be recorded at once.
+type TxObserver interface {
+	Begin(ctx context.Context, tx store.Tx)
+	Flush(ctx context.Context, tx store.Tx) error
+}
+
+func (in *Ingest) beginObs(ctx context.Context, tx store.Tx) {
+	if t, ok := in.obs.(TxObserver); ok {
+		t.Begin(ctx, tx)
+	}
+}
+
+func (in *Ingest) flushObs(ctx context.Context, tx store.Tx) error {
+	if t, ok := in.obs.(TxObserver); ok {
+		return t.Flush(ctx, tx)
+	}
+	return nil
+}
+
 type nopObserver struct{}
 
-func (nopObserver) Echo(context.Context, store.Tx, *store.Event) (bool, string, error) {
-	return false, "", nil
+func (nopObserver) Echo(context.Context, store.Tx, *store.Event) (bool, string, string, error) {
+	return false, "", "", nil
 }
 func (nopObserver) Accepted(context.Context, store.Tx, *store.Event, []*store.Run, []*store.Wait) error {
 	return nil
@@ -161,6 +185,9 @@ func (in *Ingest) Stop() {
 // Accept stores a batch of events and starts what they trigger, returning
 // only after the transaction committed.
 func (in *Ingest) Accept(ctx context.Context, b *Batch) ([]Outcome, error) {
+	ctx = store.Urgent(ctx)
+	// A group-committing store batches transactions itself: a second layer
+	// of batching here would only add a queue.
 	if in.stop == nil {
 		var out []Outcome
 		err := in.st.Tx(ctx, func(tx store.Tx) error {
@@ -234,6 +261,7 @@ func (in *Ingest) commit(batch []*request) {
 		outs := make([][]Outcome, len(live))
 		ctx := context.WithoutCancel(live[0].ctx)
 		err := in.st.Tx(ctx, func(tx store.Tx) error {
+			in.beginObs(ctx, tx)
 			var jobs []queue.Job
 			for i, r := range live {
 				out, js, err := in.accept(ctx, tx, r.b)
@@ -242,6 +270,9 @@ func (in *Ingest) commit(batch []*request) {
 				}
 				outs[i] = out
 				jobs = append(jobs, js...)
+			}
+			if err := in.flushObs(ctx, tx); err != nil {
+				return err
 			}
 			return in.q.Insert(ctx, tx, jobs...)
 		})
@@ -265,8 +296,12 @@ func (in *Ingest) commit(batch []*request) {
 }
 
 func (in *Ingest) acceptTx(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome, error) {
+	in.beginObs(ctx, tx)
 	out, jobs, err := in.accept(ctx, tx, b)
 	if err != nil {
+		return nil, err
+	}
+	if err := in.flushObs(ctx, tx); err != nil {
 		return nil, err
 	}
 	return out, in.q.Insert(ctx, tx, jobs...)
@@ -302,7 +337,8 @@ func (in *Ingest) accept(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome,
 			return nil, nil, err
 		}
 		evMap := engine.EventMap(ev)
-		runs, runJobs := in.prepareRuns(ev, evMap, flows, b.Input)
+		matched := in.matching(ctx, b, ce, flows)
+		runs, runJobs := in.prepareRuns(ev, evMap, matched, b.Input)
 		inserted, err := in.st.InsertEvent(ctx, tx, ev)
 		if err != nil {
 			return nil, nil, err
@@ -318,19 +354,45 @@ func (in *Ingest) accept(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome,
 			outs = append(outs, Outcome{EventID: prev.ID, Duplicate: true})
 			continue
 		}
-		echo, why, err := in.obs.Echo(ctx, tx, ev)
+		echo, why, writer, err := in.obs.Echo(ctx, tx, ev)
 		if err != nil {
 			return nil, nil, err
 		}
+		o := Outcome{EventID: ev.ID}
 		if echo {
+			// patchbay's own write coming back starts no flow, except
+			// flows that asked for echoes (trigger.echoes: chaining flows
+			// through a system). It still resumes waiting runs: a wait is
+			// for a state, whoever made it.
 			if err := in.st.SetEventOutcome(ctx, tx, ev.ID, store.EventEcho, why, 0); err != nil {
 				return nil, nil, err
 			}
 			ev.Status, ev.Reason = store.EventEcho, why
-			outs = append(outs, Outcome{EventID: ev.ID, Echo: true})
-			continue
+			o.Echo = true
+			runs, runJobs = nil, nil
+			var chained []*flow.Flow
+			writerFlow := ""
+			for _, fl := range matched {
+				if !fl.Trigger.Echoes {
+					continue
+				}
+				// Never the flow that wrote: a flow is not restarted
+				// by its own write, echoes or not.
+				if writer != "" && writerFlow == "" {
+					writerFlow = "?"
+					if wr, err := in.st.GetRun(ctx, tx, writer); err == nil {
+						writerFlow = wr.Flow
+					}
+				}
+				if fl.Name == writerFlow {
+					continue
+				}
+				chained = append(chained, fl)
+			}
+			if len(chained) > 0 {
+				runs, runJobs = in.prepareRuns(ev, evMap, chained, b.Input)
+			}
 		}
-		o := Outcome{EventID: ev.ID}
 		var started []*store.Run
 		for j, r := range runs {
 			ok, err := in.st.InsertRun(ctx, tx, r)
@@ -349,6 +411,21 @@ func (in *Ingest) accept(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome,
 			return nil, nil, err
 		}
 		o.Resumed = len(resumed)
+		if echo {
+			if len(started) > 0 {
+				if err := in.st.SetEventOutcome(ctx, tx, ev.ID, store.EventEcho, why, len(started)); err != nil {
+					return nil, nil, err
+				}
+				ev.Runs = len(started)
+			}
+			if len(started)+len(resumed) > 0 {
+				if err := in.obs.Accepted(ctx, tx, ev, started, resumed); err != nil {
+					return nil, nil, err
+				}
+			}
+			outs = append(outs, o)
+			continue
+		}
 		if len(started) > 0 {
 			if err := in.st.SetEventOutcome(ctx, tx, ev.ID, store.EventAccepted, "", len(started)); err != nil {
 				return nil, nil, err
@@ -397,6 +474,29 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// matching keeps the flows whose trigger config selects the event, when the
+// source's connector can tell (connector.EventMatcher).
+func (in *Ingest) matching(ctx context.Context, b *Batch, ce *connector.Event, flows []*flow.Flow) []*flow.Flow {
+	if len(flows) == 0 || strings.Contains(b.Source, ":") || b.Source == "manual" || b.Source == "schedule" {
+		return flows
+	}
+	conn, _, err := in.conns.Get(ctx, b.Source)
+	if err != nil {
+		return flows
+	}
+	m, ok := conn.(connector.EventMatcher)
+	if !ok {
+		return flows
+	}
+	var out []*flow.Flow
+	for _, fl := range flows {
+		if len(fl.Trigger.Config) == 0 || m.MatchEvent(b.Trigger, fl.Trigger.Config, ce) {
+			out = append(out, fl)
+		}
+	}
+	return out
 }
 
 // prepareRuns evaluates each flow's filter and dedupe key and builds its run.

@@ -23,9 +23,10 @@ type groupReq struct {
 }
 
 type grouper struct {
-	s    *Store
-	reqs chan *groupReq
-	max  int
+	s      *Store
+	reqs   chan *groupReq
+	urgent chan *groupReq // served first (webhook acknowledgements wait on them)
+	max    int
 
 	mu      sync.Mutex
 	stopped bool
@@ -44,7 +45,7 @@ func (s *Store) startGrouper() {
 	if !ok || gc.GroupCommit() <= 1 {
 		return
 	}
-	g := &grouper{s: s, reqs: make(chan *groupReq, 4096), max: gc.GroupCommit(), stop: make(chan struct{})}
+	g := &grouper{s: s, reqs: make(chan *groupReq, 4096), urgent: make(chan *groupReq, 4096), max: gc.GroupCommit(), stop: make(chan struct{})}
 	s.group = g
 	g.wg.Add(1)
 	go g.loop()
@@ -71,8 +72,12 @@ func (g *grouper) submit(ctx context.Context, fn func(tx Tx) error) error {
 		g.mu.Unlock()
 		return errStoreClosed
 	}
+	q := g.reqs
+	if IsUrgent(ctx) {
+		q = g.urgent
+	}
 	select {
-	case g.reqs <- r:
+	case q <- r:
 		g.mu.Unlock()
 	case <-ctx.Done():
 		g.mu.Unlock()
@@ -87,20 +92,34 @@ func (g *grouper) loop() {
 	for {
 		var first *groupReq
 		select {
-		case first = <-g.reqs:
-		case <-g.stop:
-			for {
-				select {
-				case r := <-g.reqs:
-					r.done <- errStoreClosed
-				default:
-					return
+		case first = <-g.urgent:
+		default:
+			select {
+			case first = <-g.urgent:
+			case first = <-g.reqs:
+			case <-g.stop:
+				for {
+					select {
+					case r := <-g.urgent:
+						r.done <- errStoreClosed
+					case r := <-g.reqs:
+						r.done <- errStoreClosed
+					default:
+						return
+					}
 				}
 			}
 		}
 		batch := []*groupReq{first}
+		// Urgent work first, then the rest, up to the group size.
 	drain:
 		for len(batch) < g.max {
+			select {
+			case r := <-g.urgent:
+				batch = append(batch, r)
+				continue
+			default:
+			}
 			select {
 			case r := <-g.reqs:
 				batch = append(batch, r)
@@ -184,3 +203,16 @@ func safeCall(fn func(tx Tx) error, tx Tx) (err error) {
 	}()
 	return fn(tx)
 }
+
+type urgentKey struct{}
+
+// Urgent marks ctx so the transactions it runs are committed ahead of
+// others waiting for a group (someone is waiting on them, such as a webhook
+// sender for its acknowledgement).
+func Urgent(ctx context.Context) context.Context { return context.WithValue(ctx, urgentKey{}, true) }
+
+// IsUrgent reports whether ctx was marked by Urgent.
+func IsUrgent(ctx context.Context) bool { v, _ := ctx.Value(urgentKey{}).(bool); return v }
+
+// GroupCommits reports whether the store merges concurrent transactions.
+func (s *Store) GroupCommits() bool { return s.group != nil }

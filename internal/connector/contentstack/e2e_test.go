@@ -256,3 +256,86 @@ func TestEndToEndStorm429DuringUpsert(t *testing.T) {
 		t.Errorf("%d video entries after two runs, want 4", n)
 	}
 }
+
+// A flow that reacts to entry changes by writing to the same entry: the
+// webhook of its own write must not start it again.
+const echoFlow = `
+name: cms-caption-check
+connections:
+  cms: { connector: contentstack, connection: cms }
+trigger:
+  on: cms.entry_events
+  config: { content_types: [video] }
+  filter: ${{ event.type == "entry.updated" }}
+steps:
+  - id: note
+    action: cms.update_entry
+    input:
+      content_type: video
+      entry: ${{ trigger.object_id }}
+      fields:
+        description: >-
+          ${{ "captions checked: " + string(trigger.data.entry.captions ?? "") }}
+`
+
+// A write patchbay made, returning as a signed webhook, is recognised as an
+// echo (the entry version and content hash the write reported) and starts
+// no flow; a person's next change starts one again.
+func TestEndToEndEchoStartsNoFlow(t *testing.T) {
+	e := newEnv(t, fastSandbox())
+	a := startApp(t)
+	ctx := context.Background()
+	if err := a.PutConnection(ctx, "cms", Name, e.values(nil), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ApplyFlow(ctx, "flow.yaml", []byte(echoFlow), "test"); err != nil {
+		t.Fatal(err)
+	}
+	conn, _, err := a.Conns.Get(ctx, "cms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.(connector.Setupper).Setup(ctx, &connector.SetupRequest{HookURL: a.URL() + "/hooks/cms/"}); err != nil {
+		t.Fatal(err)
+	}
+	uid := e.uid("video", "Product Walkthrough")
+	object := "contentstack:entry/video/" + uid
+	runs := func() []app.RunInfo {
+		rs, err := a.ListRuns(ctx, store.RunFilter{Flow: "cms-caption-check"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	echoes := func() []app.EventInfo {
+		evs, err := a.ListEvents(ctx, store.EventFilter{Status: store.EventEcho, Object: object}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	for i, captions := range []string{"English, French", "English, French, German"} {
+		if _, err := e.s.Editor().UpdateEntry("video", uid, "", map[string]any{"captions": captions}); err != nil {
+			t.Fatal(err)
+		}
+		e.flush()
+		waitFor(t, "the run for the person's change", 10*time.Second, func() bool {
+			rs := runs()
+			return len(rs) == i+1 && rs[0].Status == store.RunSucceeded
+		})
+		e.flush() // the webhook of patchbay's write is delivered
+		waitFor(t, "the echo of the write", 10*time.Second, func() bool { return len(echoes()) == i+1 })
+		time.Sleep(200 * time.Millisecond) // room for a looping run to show itself
+		if n := len(runs()); n != i+1 {
+			t.Fatalf("after %d change(s) by a person the flow ran %d times: its own write started it", i+1, n)
+		}
+		if es, _ := e.s.Entry("video", uid, ""); es.Fields["description"] != "captions checked: "+captions {
+			t.Errorf("description %v", es.Fields["description"])
+		}
+	}
+	ev := echoes()[0]
+	if ev.Type != EventUpdated || !strings.Contains(ev.Reason, "patchbay wrote") {
+		t.Errorf("echo event %+v", ev)
+	}
+	t.Logf("2 changes by a person, 2 runs, 2 writes, 2 echoes recognised (%s)", ev.Reason)
+}

@@ -1,0 +1,639 @@
+// Package audit keeps patchbay's audit trail: append-only entries for every
+// event received (accepted, rejected, duplicate or echo), run started and
+// ended, external write, flow decision, human outcome and user action, each
+// indexed by every object reference it touches and written in the same
+// transaction as the change it describes.
+//
+// # The chain
+//
+// Entries are hash-chained: an entry holds the hash of the entry before it
+// (prev); its own hash is SHA-256 over prev and every stored field
+// (length-prefixed, so no two field lists hash alike), in unpadded
+// base64url. Verify walks a chain in seq order and reports the first broken
+// link: a gap in seq (entries deleted), a prev that is not the previous
+// entry's hash (deleted or reordered), a hash that does not match the
+// content (edited), or a chain head that does not match the last entry (the
+// newest entries removed).
+//
+// There are several chains (shards), each with a head (the last seq and
+// hash, a row of pb_audit under object '#head'). An append moves its
+// chain's head by compare-and-swap inside the transaction that commits the
+// change, so chain order is commit order and a rolled-back transaction
+// leaves no trace. On PostgreSQL many processes commit at once: a
+// transaction appends to the chain derived from it, from the head its
+// process last wrote there, in one statement (a CTE moves the head and
+// inserts the rows only if the head matched; a stale writer waits for the
+// head's lock, finds it moved and writes nothing); otherwise it takes a free
+// head with SELECT … FOR UPDATE SKIP LOCKED. Concurrent commits thus spread
+// over the chains instead of queueing on one lock. SQLite has a single
+// writer: it uses chain 0, keeps the head in memory and re-reads it only
+// when the compare-and-swap finds that another process (a CLI command) or a
+// rolled-back transaction moved it.
+//
+// # Storage
+//
+// Entries are stored in blocks, one row per append (the entries one
+// transaction added to one chain, as a JSON array), filed under the first
+// object they touch, with one reference row per further object. On SQLite an
+// append's cost is per statement and per row, not per byte hashed, so an
+// append is a head update and one multi-row insert (one statement in all
+// on PostgreSQL), with hashes and JSON computed before; the ingest writes
+// the entries of a whole group-committed batch of events as one block.
+//
+// # Retention
+//
+// Prune removes audit entries older than a policy's age together with old
+// finished runs' history and old events. The pruned prefix of each chain is
+// replaced by a checkpoint row (the last pruned entry's seq and hash, signed
+// with HMAC-SHA256 under a key sealed by the secret keyring), written in the
+// transaction that deletes the entries: the first kept entry's prev must
+// equal the checkpoint's hash, and a forged checkpoint fails its signature.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patchbay/patchbay/internal/id"
+	"github.com/patchbay/patchbay/internal/store"
+)
+
+// Entry is one audit record.
+type Entry struct {
+	ID    string    `json:"id"`
+	Shard int       `json:"shard"`
+	Seq   int64     `json:"seq"`
+	At    time.Time `json:"at"`
+	// Kind says what happened: event.received, event.rejected,
+	// event.duplicate, event.echo, run.started, run.ended, run.retried,
+	// write, decision, wait.held, wait.released, outcome, user.<action>,
+	// audit.pruned.
+	Kind string `json:"kind"`
+	// Actor is who did it: a connection for events, flow/NAME for a run's
+	// decisions and writes, the user for user actions, the reviewer for
+	// human outcomes when the event names one.
+	Actor   string `json:"actor,omitempty"`
+	Run     string `json:"run,omitempty"`
+	Step    string `json:"step,omitempty"`
+	StepSeq int    `json:"step_seq,omitempty"`
+	// Objects lists every object reference the entry touches.
+	Objects []string        `json:"objects"`
+	Summary string          `json:"summary,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
+	Prev    string          `json:"prev"`
+	Hash    string          `json:"hash"`
+}
+
+// Limits on what one entry holds.
+const (
+	maxObjects   = 32
+	maxObjectLen = 512
+	maxSummary   = 300
+	maxData      = 4 << 10
+	maxString    = 256
+)
+
+// Shards is how many chains PostgreSQL writers spread over (the migration
+// creates this many heads).
+const Shards = 32
+
+// Log appends to and reads the audit trail of one store.
+type Log struct {
+	st     *store.Store
+	pg     bool
+	now    func() time.Time
+	key    KeyFunc
+	chains int // PostgreSQL: chains appends spread over (default Shards)
+
+	mu     sync.Mutex
+	head   chainHead // SQLite: the last head this process saw
+	cached bool
+
+	pgMu    sync.Mutex
+	pgHeads [Shards]chainHead // PostgreSQL: the last head this process saw, per chain
+	pgKnown [Shards]bool
+}
+
+type chainHead struct {
+	seq  int64
+	hash string
+}
+
+// New returns the audit log of a store.
+func New(st *store.Store) *Log {
+	return &Log{st: st, pg: st.Driver().Name() == "postgres", now: st.Now, chains: Shards}
+}
+
+// SetChains limits how many chains PostgreSQL appends spread over (1 to
+// Shards); SQLite always appends to one.
+func (l *Log) SetChains(n int) { l.chains = max(1, min(n, Shards)) }
+
+// Store returns the log's store.
+func (l *Log) Store() *store.Store { return l.st }
+
+// NewEntry returns an entry of kind at the log's current time, with objects
+// deduplicated and capped. Data is encoded and capped.
+func (l *Log) NewEntry(kind string, objects []string, data map[string]any) *Entry {
+	at := l.now().UTC().Truncate(time.Microsecond)
+	e := &Entry{ID: id.NewAt(at), At: at, Kind: kind}
+	e.Objects = cleanObjects(objects)
+	if data != nil {
+		e.Data = capData(data)
+	}
+	return e
+}
+
+func cleanObjects(objects []string) []string {
+	out := make([]string, 0, len(objects))
+	for _, o := range objects {
+		if o == "" || len(out) >= maxObjects {
+			continue
+		}
+		if len(o) > maxObjectLen {
+			o = o[:maxObjectLen]
+		}
+		dup := false
+		for _, p := range out {
+			if p == o {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// capData encodes data, shortening long strings and replacing values that
+// keep it over the cap, so one entry stays small whatever a connector says.
+func capData(data map[string]any) json.RawMessage {
+	b, err := json.Marshal(data)
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"$unencodable": err.Error()})
+	}
+	if len(b) <= maxData {
+		return b
+	}
+	short := make(map[string]any, len(data))
+	for k, v := range data {
+		short[k] = shorten(v, 2)
+	}
+	b, _ = json.Marshal(short)
+	if len(b) <= maxData {
+		return b
+	}
+	b, _ = json.Marshal(map[string]any{"$truncated": len(b)})
+	return b
+}
+
+func shorten(v any, depth int) any {
+	switch x := v.(type) {
+	case string:
+		return Truncate(x, maxString)
+	case map[string]any:
+		if depth == 0 {
+			return "(object)"
+		}
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = shorten(e, depth-1)
+		}
+		return m
+	case []any:
+		if depth == 0 || len(x) > 20 {
+			return fmt.Sprintf("(list of %d)", len(x))
+		}
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = shorten(e, depth-1)
+		}
+		return l
+	}
+	return v
+}
+
+// Truncate shortens s to at most n bytes (on a rune boundary), marking the cut.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// seal applies the caps NewEntry cannot (fields set afterwards).
+func (e *Entry) seal() {
+	if e.Objects == nil {
+		e.Objects = []string{}
+	}
+	e.At = e.At.UTC().Truncate(time.Microsecond)
+	e.Summary = Truncate(e.Summary, maxSummary)
+	e.Actor = Truncate(e.Actor, maxString)
+}
+
+var hashers = sync.Pool{New: func() any { return sha256.New() }}
+
+// computeHash is the entry's hash over prev and every stored field.
+func (e *Entry) computeHash() string {
+	h := hashers.Get().(hash.Hash)
+	h.Reset()
+	var buf [binary.MaxVarintLen64]byte
+	str := func(s string) {
+		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	num := func(n int64) { h.Write(buf[:binary.PutVarint(buf[:], n)]) }
+	str("pb-audit-v1")
+	str(e.Prev)
+	num(int64(e.Shard))
+	num(e.Seq)
+	str(e.ID)
+	num(e.At.UnixMicro())
+	str(e.Kind)
+	str(e.Actor)
+	str(e.Run)
+	str(e.Step)
+	num(int64(e.StepSeq))
+	num(int64(len(e.Objects)))
+	for _, o := range e.Objects {
+		str(o)
+	}
+	str(e.Summary)
+	str(string(e.Data))
+	var sum [32]byte
+	out := base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
+	hashers.Put(h)
+	return out
+}
+
+// chain links entries onto head, returning the new head.
+func chain(entries []*Entry, shard int, head chainHead) chainHead {
+	for _, e := range entries {
+		head.seq++
+		e.Shard, e.Seq, e.Prev = shard, head.seq, head.hash
+		e.Hash = e.computeHash()
+		head.hash = e.Hash
+	}
+	return head
+}
+
+// Append chains entries and writes them, with their object references,
+// inside tx. Nothing is written when entries is empty.
+func (l *Log) Append(ctx context.Context, tx store.Tx, entries ...*Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	for _, e := range entries {
+		e.seal()
+	}
+	var err error
+	if l.pg {
+		err = l.appendPG(ctx, tx, entries)
+	} else {
+		err = l.appendLocal(ctx, tx, entries)
+	}
+	if err != nil {
+		return fmt.Errorf("appending audit entries: %w", err)
+	}
+	return nil
+}
+
+// headObject files the chain heads in pb_audit.
+const headObject = "#head"
+
+func headID(shard int) string { return fmt.Sprintf("%02d", shard) }
+
+// appendLocal is the single-writer (SQLite) append on chain 0: it moves the
+// head by compare-and-swap from the head this process last saw, then one
+// statement inserts the block and its references. When the head had moved
+// (another process appended, or a transaction of ours rolled back), the
+// append is redone on the head re-read.
+func (l *Log) appendLocal(ctx context.Context, tx store.Tx, entries []*Entry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if !l.cached {
+			h, err := readHead(ctx, tx, 0, false)
+			if err != nil {
+				return err
+			}
+			l.head, l.cached = h, true
+		}
+		old := l.head
+		next := chain(entries, 0, old)
+		blocks, err := newBlocks(entries)
+		if err != nil {
+			return err
+		}
+		ok, err := l.writeBlocks(ctx, tx, blocks, 0, old, next)
+		if err != nil {
+			l.cached = false
+			return err
+		}
+		if ok {
+			l.head = next
+			return nil
+		}
+		l.cached = false
+		if attempt > 0 {
+			return errors.New("audit chain head moved twice during one append")
+		}
+	}
+}
+
+func readHead(ctx context.Context, q store.Querier, shard int, lock bool) (chainHead, error) {
+	query := `SELECT seq, hash FROM pb_audit WHERE object = ? AND id = ?`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	var h chainHead
+	if err := q.QueryRow(ctx, query, headObject, headID(shard)).Scan(&h.seq, &h.hash); err != nil {
+		return h, fmt.Errorf("reading audit chain head %d: %w", shard, err)
+	}
+	return h, nil
+}
+
+// appendPG appends to the chain derived from the transaction, from the
+// head this process last saw there, in one statement (a compare-and-swap of
+// the head, so a stale head writes nothing). When the head is unknown or has
+// moved, it locks a free head with SELECT … FOR UPDATE SKIP LOCKED and
+// appends there.
+func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error {
+	shard := preferredShard(tx) % l.chains
+	l.pgMu.Lock()
+	h, known := l.pgHeads[shard], l.pgKnown[shard]
+	l.pgMu.Unlock()
+	if known {
+		ok, err := l.appendPGAt(ctx, tx, entries, shard, h)
+		if err != nil || ok {
+			return err
+		}
+	}
+	err := tx.QueryRow(ctx, `SELECT shard, seq, hash FROM pb_audit WHERE object = ? AND shard < ? ORDER BY (shard - ? + ?) % ? LIMIT 1 FOR UPDATE SKIP LOCKED`,
+		headObject, l.chains, shard, Shards, Shards).Scan(&shard, &h.seq, &h.hash)
+	if errors.Is(err, store.ErrNotFound) {
+		// Every chain is busy: queue on ours.
+		h, err = readHead(ctx, tx, shard, true)
+	}
+	if err != nil {
+		return err
+	}
+	ok, err := l.appendPGAt(ctx, tx, entries, shard, h)
+	if err == nil && !ok {
+		err = errors.New("audit chain head moved while locked")
+	}
+	return err
+}
+
+func (l *Log) appendPGAt(ctx context.Context, tx store.Tx, entries []*Entry, shard int, h chainHead) (bool, error) {
+	next := chain(entries, shard, h)
+	blocks, err := newBlocks(entries)
+	if err != nil {
+		return false, err
+	}
+	ok, err := l.writeBlocks(ctx, tx, blocks, shard, h, next)
+	l.pgMu.Lock()
+	defer l.pgMu.Unlock()
+	if err != nil || !ok {
+		l.pgKnown[shard] = false
+		return false, err
+	}
+	l.pgHeads[shard], l.pgKnown[shard] = next, true
+	return true, nil
+}
+
+// preferredShard spreads transactions over the chains: the same
+// transaction always prefers the same chain, so a transaction that appends
+// several times keeps to the head it holds.
+func preferredShard(tx store.Tx) int {
+	v := reflect.ValueOf(tx.Raw())
+	if v.Kind() != reflect.Pointer {
+		return 0
+	}
+	p := uint64(v.Pointer())
+	p ^= p >> 33
+	p *= 0xff51afd7ed558ccd
+	p ^= p >> 33
+	return int(p % Shards)
+}
+
+// blockMax caps the entries of one block row.
+const blockMax = 256
+
+// block is one stored block: consecutive entries of one chain.
+type block struct {
+	entries []*Entry
+	body    []byte
+	objects []string // distinct objects the entries touch; the first is the block's home
+}
+
+// stored is an entry as a block keeps it: its chain position comes from the
+// block, its own hash is the next entry's prev (the block's hash for the last).
+type stored struct {
+	ID      string          `json:"i"`
+	At      int64           `json:"t"`
+	Kind    string          `json:"k"`
+	Actor   string          `json:"a,omitempty"`
+	Run     string          `json:"r,omitempty"`
+	Step    string          `json:"s,omitempty"`
+	StepSeq int             `json:"q,omitempty"`
+	Objects []string        `json:"o"`
+	Summary string          `json:"m,omitempty"`
+	Data    json.RawMessage `json:"d,omitempty"`
+	Prev    string          `json:"p"`
+}
+
+func encodeEntries(entries []*Entry) ([]byte, error) {
+	ss := make([]stored, len(entries))
+	for i, e := range entries {
+		ss[i] = stored{ID: e.ID, At: e.At.UnixMicro(), Kind: e.Kind, Actor: e.Actor, Run: e.Run, Step: e.Step, StepSeq: e.StepSeq,
+			Objects: e.Objects, Summary: e.Summary, Data: e.Data, Prev: e.Prev}
+	}
+	return json.Marshal(ss)
+}
+
+// decodeEntries is the inverse of encodeEntries for a block at (shard, seq)
+// whose last entry's hash is hash.
+func decodeEntries(body []byte, shard int, seq int64, hash string) ([]*Entry, error) {
+	var ss []stored
+	if err := json.Unmarshal(body, &ss); err != nil {
+		return nil, err
+	}
+	out := make([]*Entry, len(ss))
+	for i, s := range ss {
+		out[i] = &Entry{ID: s.ID, Shard: shard, Seq: seq + int64(i), At: time.UnixMicro(s.At).UTC(), Kind: s.Kind, Actor: s.Actor,
+			Run: s.Run, Step: s.Step, StepSeq: s.StepSeq, Objects: s.Objects, Summary: s.Summary, Data: s.Data, Prev: s.Prev}
+		if out[i].Objects == nil {
+			out[i].Objects = []string{}
+		}
+		if i > 0 {
+			out[i-1].Hash = s.Prev
+		}
+	}
+	if len(out) > 0 {
+		out[len(out)-1].Hash = hash
+	}
+	return out, nil
+}
+
+func newBlocks(entries []*Entry) ([]*block, error) {
+	var out []*block
+	for start := 0; start < len(entries); start += blockMax {
+		b, err := newBlock(entries[start:min(start+blockMax, len(entries))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func newBlock(entries []*Entry) (*block, error) {
+	body, err := encodeEntries(entries)
+	if err != nil {
+		return nil, fmt.Errorf("encoding audit entries: %w", err)
+	}
+	b := &block{entries: entries, body: body}
+	seen := make(map[string]struct{}, 4)
+	for _, e := range entries {
+		for _, o := range e.Objects {
+			if _, ok := seen[o]; !ok {
+				seen[o] = struct{}{}
+				b.objects = append(b.objects, o)
+			}
+		}
+	}
+	return b, nil
+}
+
+func (b *block) first() *Entry { return b.entries[0] }
+func (b *block) last() *Entry  { return b.entries[len(b.entries)-1] }
+
+// home is the object the block's row is filed under.
+func (b *block) home() string {
+	if len(b.objects) == 0 {
+		return ""
+	}
+	return b.objects[0]
+}
+
+// rows appends the block's row and reference rows to a VALUES list; cast
+// spells each value with its type (PostgreSQL cannot infer the types of a
+// VALUES list read by a SELECT).
+func (b *block) rows(sb *strings.Builder, args []any, n *int, cast bool) []any {
+	f, l := b.first(), b.last()
+	sep := func() {
+		if *n > 0 {
+			sb.WriteString(", ")
+		}
+		*n++
+	}
+	row, ref := "(?, ?, ?, ?, ?, ?, ?, ?)", "(?, ?, ?, ?, 0, ?, '', '')"
+	if cast {
+		row = "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))"
+		ref = "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), 0, CAST(? AS BIGINT), '', '')"
+	}
+	sep()
+	sb.WriteString(row)
+	args = append(args, b.home(), f.ID, f.Shard, f.Seq, len(b.entries), l.At.UnixMicro(), string(b.body), l.Hash)
+	for i := 1; i < len(b.objects); i++ {
+		sep()
+		sb.WriteString(ref)
+		args = append(args, b.objects[i], f.ID, f.Shard, f.Seq, l.At.UnixMicro())
+	}
+	return args
+}
+
+const insertRows = `INSERT INTO pb_audit (object, id, shard, seq, n, at, entries, hash) `
+
+// writeBlocks moves the chain head from old to next (compare-and-swap) and
+// inserts the blocks and their references. It reports false, having written
+// nothing, when the head was not at old. On PostgreSQL a small append is
+// one statement: the head update in a CTE, the rows inserted only if it
+// matched (a writer whose cached head is stale waits for the head's lock,
+// then finds it moved and writes nothing).
+func (l *Log) writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, shard int, old, next chainHead) (bool, error) {
+	pg := l.pg
+	at := blocks[len(blocks)-1].last().At.UnixMicro()
+	const moveHead = `UPDATE pb_audit SET seq = ?, hash = ?, at = ? WHERE object = ? AND id = ? AND seq = ? AND hash = ?`
+	headArgs := []any{next.seq, next.hash, at, headObject, headID(shard), old.seq, old.hash}
+	var sb strings.Builder
+	var args []any
+	n := 0
+	if pg && len(blocks) == 1 && len(blocks[0].objects) < 500 {
+		args = append(args, headArgs...)
+		args = blocks[0].rows(&sb, args, &n, true)
+		got, err := tx.Exec(ctx, `WITH h AS (`+moveHead+` RETURNING 1) `+insertRows+
+			`SELECT * FROM (VALUES `+sb.String()+`) AS v WHERE EXISTS (SELECT 1 FROM h)`, args...)
+		return err == nil && got == int64(n), err
+	}
+	if !pg && len(blocks) == 1 && len(blocks[0].objects) < 500 {
+		// SQLite: one statement, the head moved by an upsert that matches
+		// only the head this process saw.
+		var written [][2]string
+		b := blocks[0]
+		for i, o := range append([]string{b.home()}, b.objects[min(1, len(b.objects)):]...) {
+			if i == 0 || o != "" {
+				written = append(written, [2]string{o, b.first().ID})
+			}
+		}
+		args = b.rows(&sb, args, &n, false)
+		args = append(args, headObject, headID(shard), shard, next.seq, at, next.hash, headObject, old.seq, old.hash)
+		got, err := tx.Exec(ctx, insertRows+`VALUES `+sb.String()+`, (?, ?, ?, ?, 0, ?, '', ?)
+			ON CONFLICT (object, id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at
+			WHERE pb_audit.object = ? AND pb_audit.seq = ? AND pb_audit.hash = ?`, args...)
+		switch {
+		case err != nil && l.st.Driver().IsUnique(err):
+			return false, nil // another process took the seq: the statement wrote nothing
+		case err != nil:
+			return false, err
+		case got == int64(n+1):
+			return true, nil
+		}
+		// The head was elsewhere (a transaction of ours rolled back): take the rows back.
+		var del strings.Builder
+		var dargs []any
+		for i, w := range written {
+			if i > 0 {
+				del.WriteString(" OR ")
+			}
+			del.WriteString("(object = ? AND id = ?)")
+			dargs = append(dargs, w[0], w[1])
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM pb_audit WHERE n >= 0 AND object <> '`+headObject+`' AND (`+del.String()+`)`, dargs...)
+		return false, err
+	}
+	moved, err := tx.Exec(ctx, moveHead, headArgs...)
+	if err != nil || moved != 1 {
+		return false, err
+	}
+	for i, b := range blocks {
+		args = b.rows(&sb, args, &n, false)
+		if len(args) < 4000 && i < len(blocks)-1 {
+			continue
+		}
+		if _, err := tx.Exec(ctx, insertRows+`VALUES `+sb.String(), args...); err != nil {
+			return false, err
+		}
+		sb.Reset()
+		args, n = args[:0], 0
+	}
+	return true, nil
+}

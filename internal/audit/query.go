@@ -1,0 +1,409 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/patchbay/patchbay/internal/store"
+)
+
+// Filter narrows List and Export.
+type Filter struct {
+	// Object lists only entries touching this object reference.
+	Object string
+	// Since lists only entries made at or after this time.
+	Since time.Time
+	// After continues a listing after this entry id (paging).
+	After string
+	Limit int
+}
+
+// storedBlock is a row of pb_audit.
+type storedBlock struct {
+	object  string // the object the block is filed under
+	shard   int
+	seq     int64
+	n       int
+	id      string
+	at      int64
+	entries []*Entry
+	hash    string
+	bad     error // the entries did not decode
+}
+
+const blockCols = `a.object, a.shard, a.seq, a.n, a.id, a.at, a.entries, a.hash`
+
+func scanBlock(r interface{ Scan(...any) error }) (*storedBlock, error) {
+	var b storedBlock
+	var body string
+	var err error
+	if err = r.Scan(&b.object, &b.shard, &b.seq, &b.n, &b.id, &b.at, &body, &b.hash); err != nil {
+		return nil, err
+	}
+	if b.entries, err = decodeEntries([]byte(body), b.shard, b.seq, b.hash); err != nil {
+		b.bad = err
+	}
+	return &b, nil
+}
+
+func touches(e *Entry, object string) bool {
+	for _, o := range e.Objects {
+		if o == object {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns entries in time order (oldest first), each with the objects
+// it touched. Without an object it lists every entry (a scan: give Since).
+func (l *Log) List(ctx context.Context, f Filter) ([]*Entry, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	var out []*Entry
+	cursor := ""
+	for len(out) < f.Limit {
+		got, last, err := l.page(ctx, f, cursor, 200, func(e *Entry) error {
+			out = append(out, e)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if got < 200 {
+			break
+		}
+		cursor = last
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// page reads up to limit blocks after the block id cursor and passes the
+// matching entries to fn. It returns the blocks read and the last block id.
+func (l *Log) page(ctx context.Context, f Filter, cursor string, limit int, fn func(*Entry) error) (int, string, error) {
+	lower := ""
+	if !f.Since.IsZero() {
+		// Blocks are keyed by their first entry: start a little earlier.
+		lower = idFloor(f.Since.Add(-time.Minute))
+	}
+	if f.After != "" && f.After > lower {
+		lower = f.After
+	}
+	var query string
+	var args []any
+	if f.Object != "" {
+		query = `SELECT ` + blockCols + ` FROM pb_audit r JOIN pb_audit a ON a.shard = r.shard AND a.seq = r.seq AND a.n > 0
+			WHERE r.object = ? AND r.id >= ? AND r.id > ? ORDER BY r.id LIMIT ?`
+		args = []any{f.Object, lower, cursor, limit}
+	} else {
+		query = `SELECT ` + blockCols + ` FROM pb_audit a WHERE a.n > 0 AND a.id >= ? AND a.id > ? ORDER BY a.id LIMIT ?`
+		args = []any{lower, cursor, limit}
+	}
+	rows, err := l.st.Reader().Query(ctx, query, args...)
+	if err != nil {
+		return 0, "", fmt.Errorf("listing audit entries: %w", err)
+	}
+	defer rows.Close()
+	n, last := 0, ""
+	for rows.Next() {
+		b, err := scanBlock(rows)
+		if err != nil {
+			return 0, "", fmt.Errorf("listing audit entries: %w", err)
+		}
+		n++
+		last = b.id
+		for _, e := range b.entries {
+			if (f.Object != "" && !touches(e, f.Object)) || e.At.Before(f.Since) || (f.After != "" && e.ID <= f.After) {
+				continue
+			}
+			if e.Summary == "" {
+				e.Summary = describe(e)
+			}
+			if err := fn(e); err != nil {
+				return 0, "", err
+			}
+		}
+	}
+	return n, last, rows.Err()
+}
+
+// Export writes every entry matching f (Limit ignored) as JSON lines, in
+// time order, with the chain fields so the export can be checked elsewhere.
+func (l *Log) Export(ctx context.Context, w io.Writer, f Filter) (int, error) {
+	enc := json.NewEncoder(w)
+	n := 0
+	cursor := ""
+	for {
+		var buf []*Entry
+		got, last, err := l.page(ctx, f, cursor, 500, func(e *Entry) error {
+			buf = append(buf, e)
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		sort.SliceStable(buf, func(i, j int) bool { return buf[i].ID < buf[j].ID })
+		for _, e := range buf {
+			if err := enc.Encode(e); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if got < 500 {
+			return n, nil
+		}
+		cursor = last
+	}
+}
+
+// idFloor is the smallest entry id made at or after t (ids start with
+// their millisecond in ten Crockford base32 characters).
+func idFloor(t time.Time) string {
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	ms := uint64(t.UnixMilli())
+	var out [26]byte
+	for i := 9; i >= 0; i-- {
+		out[i] = alphabet[ms&31]
+		ms >>= 5
+	}
+	for i := 10; i < 26; i++ {
+		out[i] = '0'
+	}
+	return string(out[:])
+}
+
+// Problem kinds Verify reports.
+const (
+	ProblemEdited     = "edited"     // an entry's content does not match its hash
+	ProblemDeleted    = "deleted"    // entries are missing from the chain
+	ProblemReordered  = "reordered"  // an entry is not linked to the one before it
+	ProblemHead       = "head"       // the chain head does not match the last entry
+	ProblemCheckpoint = "checkpoint" // a checkpoint's signature does not verify
+	ProblemIndex      = "index"      // object references do not match the entries
+)
+
+// Break is a broken link of a chain.
+type Break struct {
+	Shard   int    `json:"shard"`
+	Seq     int64  `json:"seq"`
+	ID      string `json:"id,omitempty"`
+	Problem string `json:"problem"`
+	Detail  string `json:"detail"`
+}
+
+func (b *Break) String() string {
+	if b.ID != "" {
+		return fmt.Sprintf("chain %d seq %d (entry %s): %s: %s", b.Shard, b.Seq, b.ID, b.Problem, b.Detail)
+	}
+	return fmt.Sprintf("chain %d seq %d: %s: %s", b.Shard, b.Seq, b.Problem, b.Detail)
+}
+
+// Report is what Verify found.
+type Report struct {
+	OK          bool  `json:"ok"`
+	Entries     int64 `json:"entries"`
+	Chains      int   `json:"chains"`
+	Checkpoints int   `json:"checkpoints"`
+	// Broken is the first broken link; Problems has the first of each chain.
+	Broken   *Break  `json:"broken,omitempty"`
+	Problems []Break `json:"problems,omitempty"`
+}
+
+// Verify walks every chain and reports the first broken link.
+func (l *Log) Verify(ctx context.Context) (*Report, error) {
+	q := l.st.Reader()
+	heads, err := l.heads(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	cps, err := l.checkpoints(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{}
+	var objects int64
+	for _, h := range heads {
+		cp := cps[h.shard]
+		if cp != nil {
+			rep.Checkpoints++
+		}
+		n, objs, brk, err := l.verifyChain(ctx, q, h, cp)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 || cp != nil {
+			rep.Chains++
+		}
+		rep.Entries += n
+		objects += objs
+		if brk != nil {
+			rep.Problems = append(rep.Problems, *brk)
+		}
+	}
+	if len(rep.Problems) == 0 {
+		if brk, err := l.verifyRefs(ctx, q, objects); err != nil {
+			return nil, err
+		} else if brk != nil {
+			rep.Problems = append(rep.Problems, *brk)
+		}
+	}
+	rep.OK = len(rep.Problems) == 0
+	if !rep.OK {
+		rep.Broken = &rep.Problems[0]
+	}
+	return rep, nil
+}
+
+type headRow struct {
+	shard int
+	chainHead
+}
+
+func (l *Log) heads(ctx context.Context, q store.Querier) ([]headRow, error) {
+	rows, err := q.Query(ctx, `SELECT shard, seq, hash FROM pb_audit WHERE object = ? ORDER BY shard`, headObject)
+	if err != nil {
+		return nil, fmt.Errorf("reading audit chain heads: %w", err)
+	}
+	defer rows.Close()
+	var out []headRow
+	for rows.Next() {
+		var h headRow
+		if err := rows.Scan(&h.shard, &h.seq, &h.hash); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// verifyChain walks one chain; it returns the entries seen, the object
+// references its blocks should have and the first broken link.
+func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *Checkpoint) (int64, int64, *Break, error) {
+	expSeq, expPrev := int64(1), ""
+	if cp != nil {
+		if err := l.checkCheckpoint(ctx, cp); err != nil {
+			return 0, 0, &Break{Shard: h.shard, Seq: cp.Seq, Problem: ProblemCheckpoint, Detail: err.Error()}, nil
+		}
+		expSeq, expPrev = cp.Seq+1, cp.Hash
+	}
+	rows, err := q.Query(ctx, `SELECT `+blockCols+` FROM pb_audit a WHERE a.n > 0 AND a.shard = ? ORDER BY a.seq`, h.shard)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("reading audit chain %d: %w", h.shard, err)
+	}
+	defer rows.Close()
+	var n, refs int64
+	var brk *Break
+	for rows.Next() {
+		b, err := scanBlock(rows)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		n += int64(len(b.entries))
+		objs := map[string]struct{}{}
+		for _, e := range b.entries {
+			for _, o := range e.Objects {
+				objs[o] = struct{}{}
+			}
+		}
+		if len(objs) > 0 {
+			refs += int64(len(objs) - 1) // the first is the block's own row
+		}
+		if brk != nil {
+			continue
+		}
+		switch {
+		case b.bad != nil || len(b.entries) == 0:
+			brk = &Break{Shard: h.shard, Seq: b.seq, ID: b.id, Problem: ProblemEdited, Detail: "the stored entries are not readable"}
+			continue
+		case b.seq > expSeq:
+			brk = &Break{Shard: h.shard, Seq: expSeq, Problem: ProblemDeleted,
+				Detail: fmt.Sprintf("entries %d to %d are missing (the chain jumps to entry %s)", expSeq, b.seq-1, b.id)}
+			continue
+		case b.seq < expSeq:
+			brk = &Break{Shard: h.shard, Seq: b.seq, ID: b.id, Problem: ProblemDeleted,
+				Detail: fmt.Sprintf("the entry is older than the checkpoint at seq %d", expSeq-1)}
+			continue
+		}
+		for i, e := range b.entries {
+			switch {
+			case e.Shard != h.shard || e.Seq != b.seq+int64(i):
+				p, d := ProblemReordered, fmt.Sprintf("the entry says it is seq %d of chain %d", e.Seq, e.Shard)
+				if e.Seq > b.seq+int64(i) && e.Shard == h.shard {
+					p, d = ProblemDeleted, fmt.Sprintf("entries %d to %d are missing", b.seq+int64(i), e.Seq-1)
+				}
+				brk = &Break{Shard: h.shard, Seq: b.seq + int64(i), ID: e.ID, Problem: p, Detail: d}
+			case e.computeHash() != e.Hash:
+				p, d := ProblemEdited, "the entry's content does not match its hash"
+				if i < len(b.entries)-1 {
+					d = "the entry does not hash to what the next entry holds as its predecessor: it was edited, or the entry after it removed or moved"
+				}
+				if e.Prev != expPrev {
+					p, d = ProblemReordered, "the entry is out of place: neither its content nor its link to the previous entry match"
+				}
+				brk = &Break{Shard: h.shard, Seq: e.Seq, ID: e.ID, Problem: p, Detail: d}
+			case e.Prev != expPrev:
+				brk = &Break{Shard: h.shard, Seq: e.Seq, ID: e.ID, Problem: ProblemReordered,
+					Detail: "the entry does not link to the previous entry's hash: the previous entry was edited, or entries were swapped"}
+			}
+			if brk != nil {
+				break
+			}
+			expSeq, expPrev = e.Seq+1, e.Hash
+		}
+		home := ""
+		if len(b.entries[0].Objects) > 0 {
+			home = b.entries[0].Objects[0]
+		}
+		if brk == nil && (b.n != len(b.entries) || b.id != b.entries[0].ID || b.object != home) {
+			brk = &Break{Shard: h.shard, Seq: b.seq, ID: b.id, Problem: ProblemEdited, Detail: "the block's columns do not match its entries"}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, nil, err
+	}
+	if brk == nil && (h.seq != expSeq-1 || h.hash != expPrev) {
+		if h.seq > expSeq-1 {
+			brk = &Break{Shard: h.shard, Seq: expSeq, Problem: ProblemDeleted,
+				Detail: fmt.Sprintf("entries %d to %d, the newest of the chain, are missing", expSeq, h.seq)}
+		} else {
+			brk = &Break{Shard: h.shard, Seq: h.seq, Problem: ProblemHead,
+				Detail: fmt.Sprintf("the chain head (seq %d) does not match the last entry (seq %d)", h.seq, expSeq-1)}
+		}
+	}
+	return n, refs, brk, nil
+}
+
+// verifyRefs checks the object index against the entries: as many
+// references as the blocks' distinct objects, none pointing at a missing block.
+func (l *Log) verifyRefs(ctx context.Context, q store.Querier, objects int64) (*Break, error) {
+	var n int64
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM pb_audit WHERE n = 0 AND object <> ?`, headObject).Scan(&n); err != nil {
+		return nil, fmt.Errorf("counting audit references: %w", err)
+	}
+	var shard int
+	var seq int64
+	var obj, id string
+	err := q.QueryRow(ctx, `SELECT r.shard, r.seq, r.object, r.id FROM pb_audit r LEFT JOIN pb_audit a ON a.shard = r.shard AND a.seq = r.seq AND a.n > 0
+		WHERE r.n = 0 AND r.object <> ? AND (a.id IS NULL OR a.id <> r.id) LIMIT 1`, headObject).Scan(&shard, &seq, &obj, &id)
+	switch {
+	case err == nil:
+		return &Break{Shard: shard, Seq: seq, ID: id, Problem: ProblemIndex,
+			Detail: fmt.Sprintf("the reference to %s points at entries that are not there", obj)}, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("checking audit references: %w", err)
+	}
+	if n != objects {
+		return &Break{Problem: ProblemIndex, Detail: fmt.Sprintf("%d object references for %d named by the entries", n, objects)}, nil
+	}
+	return nil, nil
+}
