@@ -274,10 +274,27 @@ func vars(kv ...any) []map[string]any {
 // deployMediaReview deploys the embedded media_review model through the API.
 func deployMediaReview(t *testing.T, c *client) modelDTO {
 	t.Helper()
+	return deployModel(t, c, MediaReviewModel())
+}
+
+// deployStrictMediaReview deploys media_review with its callback task
+// failing on errors (retried, then dead-lettered) instead of ignoring them
+// as the bundled model does.
+func deployStrictMediaReview(t *testing.T, c *client) modelDTO {
+	t.Helper()
+	strict := bytes.Replace(MediaReviewModel(), []byte(`"httptaskignoreexception": "true"`), []byte(`"httptaskignoreexception": ""`), 1)
+	if bytes.Equal(strict, MediaReviewModel()) {
+		t.Fatal("media_review no longer sets httptaskignoreexception")
+	}
+	return deployModel(t, c, strict)
+}
+
+func deployModel(t *testing.T, c *client, otwf []byte) modelDTO {
+	t.Helper()
 	var raw struct {
 		Data json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(MediaReviewModel(), &raw); err != nil {
+	if err := json.Unmarshal(otwf, &raw); err != nil {
 		t.Fatal(err)
 	}
 	var m modelDTO
