@@ -15,8 +15,9 @@ import (
 )
 
 // The generic demo: a webhook flow that maps an event and posts it to a
-// sink served by patchbay itself at /demo/sink. The sandboxes' demo adds to
-// it (see demoExtras).
+// sink served by patchbay itself at /demo/sink. Beside it run the sandboxes
+// with the UC1 and UC8 templates (demo_sandbox.go); demoExtras lets other
+// files add more.
 const demoFlow = `# The generic demo flow: receives a JSON webhook, maps it, and posts the
 # result to the demo sink. Installed by patchbay up --demo.
 name: demo-webhook-to-sink
@@ -98,8 +99,15 @@ func runDemo(ctx context.Context, g *globals, o *serveOpts) error {
 			}
 		}
 	}()
+	sb, err := startDemoSandboxes(g, o)
+	if err != nil {
+		return err
+	}
+	// The sandboxes close after patchbay has stopped (runServer returns).
+	defer sb.Close()
 	return g.runServer(ctx, app.RoleAll, o, prepare, func(a *app.App) error {
 		ctx := context.Background()
+		start := time.Now()
 		base := a.URL()
 		if err := a.PutConnection(ctx, "demo-in", "http", map[string]any{"webhook_verify": "none"}, "demo"); err != nil {
 			return err
@@ -112,6 +120,9 @@ func runDemo(ctx context.Context, g *globals, o *serveOpts) error {
 		}
 		token, _ := a.APIToken()
 		info := map[string]any{"patchbay": map[string]any{"url": base, "api_token": token}}
+		if err := setupDemoSandboxes(ctx, a, sb, info); err != nil {
+			return err
+		}
 		var lines []string
 		for _, x := range demoExtras {
 			if x.setup == nil {
@@ -123,16 +134,22 @@ func runDemo(ctx context.Context, g *globals, o *serveOpts) error {
 			}
 			lines = append(lines, l...)
 		}
+		demoFile := ""
 		if a.Config().DataDir != "" {
+			demoFile = filepath.Join(a.Config().DataDir, "demo.json")
 			b, _ := json.MarshalIndent(info, "", "  ")
-			if err := os.WriteFile(filepath.Join(a.Config().DataDir, "demo.json"), append(b, '\n'), 0o600); err != nil {
+			if err := os.WriteFile(demoFile, append(b, '\n'), 0o600); err != nil {
 				return fmt.Errorf("writing demo.json: %w", err)
 			}
 		}
 		data := "--data " + a.Config().DataDir
+		if a.Config().DataDir == "" {
+			data = "--db $PATCHBAY_DB"
+		}
 		w := g.stdout
-		fmt.Fprintf(w, "\npatchbay demo is up at %s  (store: %s; %s)\n\n", base, describeStore(a), time.Now().Format(time.Kitchen))
-		fmt.Fprintf(w, "Generic webhook flow (demo-webhook-to-sink):\n")
+		fmt.Fprintf(w, "\npatchbay demo is up at %s  (store: %s; ready in %s)\n\n", base, describeStore(a), time.Since(start).Round(time.Millisecond))
+		printDemoGuide(w, data, sb.Info())
+		fmt.Fprintf(w, "\nGeneric webhook flow (demo-webhook-to-sink):\n")
 		fmt.Fprintf(w, "  1. send an event:   curl -s -X POST %s/hooks/demo-in/webhook -H 'Content-Type: application/json' -d '{\"id\":\"a1\",\"title\":\"hello\"}'\n", base)
 		fmt.Fprintf(w, "  2. see the runs:    patchbay %s run ls\n", data)
 		fmt.Fprintf(w, "  3. see a timeline:  patchbay %s run show <run id>\n", data)
@@ -140,7 +157,11 @@ func runDemo(ctx context.Context, g *globals, o *serveOpts) error {
 		for _, l := range lines {
 			fmt.Fprintln(w, l)
 		}
-		fmt.Fprintf(w, "\nAPI token (for /api/v1): %s\nConnection details: %s\nPress Ctrl-C to stop.\n", token, filepath.Join(a.Config().DataDir, "demo.json"))
+		fmt.Fprintf(w, "\nAPI token (for /api/v1): %s\n", token)
+		if demoFile != "" {
+			fmt.Fprintf(w, "URLs and credentials of patchbay and the sandboxes: %s\n", demoFile)
+		}
+		fmt.Fprintln(w, "Press Ctrl-C to stop.")
 		return nil
 	})
 }

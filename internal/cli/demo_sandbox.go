@@ -1,0 +1,437 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/connector"
+	"github.com/patchbay/patchbay/internal/sandbox"
+	"github.com/patchbay/patchbay/internal/template"
+)
+
+// The sandbox part of the demo: the three sandboxes beside patchbay, one
+// connection to each (set up as `patchbay connection setup` would: webhooks
+// registered, the media_review model deployed), and the UC1 and UC8
+// templates installed with their defaults.
+
+// demoTemplates are installed by up --demo, with their default parameters
+// and connection names (iconik, opentext, contentstack).
+var demoTemplates = []string{"uc01-media-review-approval", "uc08-approved-video-to-contentstack"}
+
+// Fixed shared secrets of the demo connections: the sandboxes and patchbay
+// talk over loopback only, and fixed values keep the sandboxes' stored
+// webhook definitions valid across restarts.
+const (
+	demoIconikSecret   = "demo-iconik-webhook-secret"
+	demoOpenTextSecret = "demo-opentext-callback-secret"
+)
+
+// startDemoSandboxes starts the sandboxes on the three ports after
+// patchbay's (8081-8083 for the default 8080; free ones when patchbay's port
+// is 0 or a port is taken), keeping their state beside patchbay's.
+func startDemoSandboxes(g *globals, o *serveOpts) (*sandbox.Sandboxes, error) {
+	ia, ca, oa, err := sandboxAddrsAfter(o.addr)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--addr: %w", err)}
+	}
+	opts := sandbox.Options{IconikAddr: ia, ContentstackAddr: ca, OpenTextAddr: oa, AnyPortIfBusy: true}
+	if d := g.storeConfig().DataDir; d != "" {
+		opts.SnapshotDir = filepath.Join(d, "sandboxes")
+		if err := os.MkdirAll(opts.SnapshotDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating the sandboxes' folder: %w", err)
+		}
+	}
+	return sandbox.Start(opts)
+}
+
+// sandboxAddrsAfter gives the three addresses following patchbay's.
+func sandboxAddrsAfter(addr string) (string, string, string, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", "", err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", "", "", fmt.Errorf("address %q: bad port", addr)
+	}
+	if port != 0 {
+		port++
+	}
+	return sandboxAddrs(net.JoinHostPort(host, strconv.Itoa(port)))
+}
+
+// setupDemoSandboxes creates the connections to the sandboxes, sets them
+// up, installs the templates and adds the sandboxes to info (demo.json).
+func setupDemoSandboxes(ctx context.Context, a *app.App, sb *sandbox.Sandboxes, info map[string]any) error {
+	in := sb.Info()
+	conns := []struct {
+		name   string
+		values map[string]any
+	}{
+		{"iconik", map[string]any{"base_url": in.Iconik.URL, "app_id": in.Iconik.AppID, "auth_token": in.Iconik.AuthToken,
+			"webhook_secret": demoIconikSecret, "metadata_view": in.Iconik.MetadataView, "system_domain_id": in.Iconik.SystemDomainID}},
+		{"contentstack", map[string]any{"base_url": in.Contentstack.URL, "api_key": in.Contentstack.APIKey,
+			"management_token": in.Contentstack.ManagementToken}},
+		{"opentext", map[string]any{"base_url": in.OpenText.URL, "tenant_id": in.OpenText.TenantID, "client_id": in.OpenText.ClientID,
+			"client_secret": in.OpenText.ClientSecret, "callback_secret": demoOpenTextSecret, "setup_models": []any{"media_review"}}},
+	}
+	for _, c := range conns {
+		if err := a.PutConnection(ctx, c.name, c.name, c.values, "demo"); err != nil {
+			return fmt.Errorf("creating connection %s: %w", c.name, err)
+		}
+		conn, _, err := a.Conns.Get(ctx, c.name)
+		if err != nil {
+			return fmt.Errorf("opening connection %s: %w", c.name, err)
+		}
+		if s, ok := conn.(connector.Setupper); ok {
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := s.Setup(sctx, &connector.SetupRequest{HookURL: a.URL() + "/hooks/" + c.name + "/"})
+			cancel()
+			if err != nil {
+				return fmt.Errorf("setting up connection %s: %w", c.name, err)
+			}
+		}
+	}
+	for _, name := range demoTemplates {
+		if _, err := template.Install(ctx, a, name, nil, nil, "demo"); err != nil {
+			return fmt.Errorf("installing template %s: %w", name, err)
+		}
+	}
+	info["iconik"], info["contentstack"], info["opentext"] = in.Iconik, in.Contentstack, in.OpenText
+	return nil
+}
+
+// printDemoGuide prints the guided path through UC1 and UC8.
+func printDemoGuide(w io.Writer, data string, in sandbox.Info) {
+	ih := fmt.Sprintf("-H 'App-ID: %s' -H 'Auth-Token: %s'", in.Iconik.AppID, in.Iconik.AuthToken)
+	ch := fmt.Sprintf("-H 'api_key: %s' -H 'authorization: %s'", in.Contentstack.APIKey, in.Contentstack.ManagementToken)
+	fmt.Fprintf(w, "Media review (UC1) and approved video to Contentstack (UC8), on local sandboxes:\n")
+	fmt.Fprintf(w, "  iconik %s · Contentstack %s · OpenText %s\n", in.Iconik.URL, in.Contentstack.URL, in.OpenText.URL)
+	fmt.Fprintf(w, "  1. ingest a video into iconik (prints its asset id):\n")
+	fmt.Fprintf(w, "       patchbay %s demo ingest \"Spring teaser\"\n", data)
+	fmt.Fprintf(w, "     or: curl -s -X POST %s/API/assets/v1/assets/ %s -H 'Content-Type: application/json' -d '{\"title\":\"Spring teaser\",\"type\":\"ASSET\"}'\n", in.Iconik.URL, ih)
+	fmt.Fprintf(w, "  2. after the sandbox's transcode (~3 s) the review waits in the OpenText inbox: open\n")
+	fmt.Fprintf(w, "       %s\n", in.OpenText.InboxURL)
+	fmt.Fprintf(w, "     then Claim and Complete with outcome approved; or by script (claim + complete through the task API):\n")
+	fmt.Fprintf(w, "       patchbay %s demo approve ASSET_ID\n", data)
+	fmt.Fprintf(w, "  3. see iconik and Contentstack change (approval APPROVED, review_status Released, a published video entry):\n")
+	fmt.Fprintf(w, "       patchbay %s demo show ASSET_ID\n", data)
+	fmt.Fprintf(w, "     or: curl -s %s/API/assets/v1/assets/ASSET_ID/approvals/request/ %s\n", in.Iconik.URL, ih)
+	fmt.Fprintf(w, "         curl -s %s/API/metadata/v1/assets/ASSET_ID/ %s\n", in.Iconik.URL, ih)
+	fmt.Fprintf(w, "         curl -s -G %s/v3/content_types/video/entries --data-urlencode 'query={\"iconik_asset_id\":\"ASSET_ID\"}' %s\n", in.Contentstack.URL, ch)
+	fmt.Fprintf(w, "  4. the run timelines:   patchbay %s run ls   then   patchbay %s run show RUN_ID\n", data, data)
+	fmt.Fprintf(w, "  5. the audit trail:     patchbay %s audit ls --object iconik:asset/ASSET_ID\n", data)
+}
+
+// ---- patchbay demo ingest|approve|show: the guided path's steps as commands ----
+
+func init() { extraCommands = append(extraCommands, demoCmd) }
+
+// demoInfo reads <data dir>/demo.json written by up --demo.
+func (g *globals) demoInfo() (sandbox.Info, error) {
+	var in sandbox.Info
+	dir := g.storeConfig().DataDir
+	if dir == "" {
+		return in, usageError{errors.New("the demo keeps demo.json in a data directory: pass --data DIR")}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "demo.json"))
+	if err != nil {
+		return in, fmt.Errorf("reading demo.json (is `patchbay up --demo` running with this --data?): %w", err)
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return in, fmt.Errorf("reading demo.json: %w", err)
+	}
+	if in.Iconik.URL == "" || in.OpenText.URL == "" || in.Contentstack.URL == "" {
+		return in, errors.New("demo.json lists no sandboxes")
+	}
+	return in, nil
+}
+
+// demoHTTP calls a sandbox and decodes its JSON answer into out.
+func demoHTTP(ctx context.Context, method, u string, headers map[string]string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode >= 300 {
+		return &statusError{code: resp.StatusCode, msg: fmt.Sprintf("%s %s: %s: %s", method, u, resp.Status, strings.TrimSpace(string(b)))}
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: decoding the answer: %w", method, u, err)
+		}
+	}
+	return nil
+}
+
+// statusError is a sandbox's non-2xx answer.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func iconikHeaders(in sandbox.Info) map[string]string {
+	return map[string]string{"App-ID": in.Iconik.AppID, "Auth-Token": in.Iconik.AuthToken}
+}
+
+func demoCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "demo", Short: "Steps of the demo's guided path against the sandboxes started by up --demo"}
+
+	var assetType, campaign, region string
+	ingest := &cobra.Command{
+		Use:   "ingest [TITLE]",
+		Short: "Create a video asset in the iconik sandbox (as an upload would) and print its id",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := g.demoInfo()
+			if err != nil {
+				return err
+			}
+			title := "Demo video " + time.Now().Format("15:04:05")
+			if len(args) == 1 {
+				title = args[0]
+			}
+			ctx := cmd.Context()
+			var asset struct {
+				ID string `json:"id"`
+			}
+			if err := demoHTTP(ctx, "POST", in.Iconik.URL+"/API/assets/v1/assets/", iconikHeaders(in),
+				map[string]any{"title": title, "type": "ASSET"}, &asset); err != nil {
+				return fmt.Errorf("creating the asset: %w", err)
+			}
+			vals := map[string]any{}
+			for k, v := range map[string]string{"asset_type": assetType, "campaign": campaign, "region": region} {
+				if v != "" {
+					vals[k] = map[string]any{"field_values": []any{map[string]any{"value": v}}}
+				}
+			}
+			if len(vals) > 0 {
+				var views struct {
+					Objects []struct{ ID, Name string } `json:"objects"`
+				}
+				if err := demoHTTP(ctx, "GET", in.Iconik.URL+"/API/metadata/v1/views/", iconikHeaders(in), nil, &views); err != nil {
+					return err
+				}
+				view := ""
+				for _, v := range views.Objects {
+					if v.Name == in.Iconik.MetadataView {
+						view = v.ID
+					}
+				}
+				if err := demoHTTP(ctx, "PUT", in.Iconik.URL+"/API/metadata/v1/assets/"+asset.ID+"/views/"+view+"/", iconikHeaders(in),
+					map[string]any{"metadata_values": vals}, nil); err != nil {
+					return fmt.Errorf("setting metadata: %w", err)
+				}
+			}
+			if g.json {
+				return g.print(map[string]any{"asset_id": asset.ID, "title": title}, nil)
+			}
+			fmt.Fprintln(g.stdout, asset.ID)
+			return nil
+		},
+	}
+	ingest.Flags().StringVar(&assetType, "type", "", "asset_type metadata (Trailer, Promo, Interview…; routes the review)")
+	ingest.Flags().StringVar(&campaign, "campaign", "", "campaign metadata")
+	ingest.Flags().StringVar(&region, "region", "", "region metadata (EMEA, NA, APAC, LATAM; APAC goes to risk_managers)")
+	cmd.AddCommand(ingest)
+
+	var outcome, comment, user, password string
+	var wait time.Duration
+	approve := &cobra.Command{
+		Use:   "approve ASSET_ID",
+		Short: "Decide the asset's open review task through the OpenText task API (claim, then complete with an outcome)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := g.demoInfo()
+			if err != nil {
+				return err
+			}
+			if user == "" {
+				user = in.OpenText.Username
+			}
+			if password == "" {
+				password = in.OpenText.Password
+				if user != in.OpenText.Username {
+					password = strings.SplitN(user, "@", 2)[0] + "-password" // the sandbox's demo users
+				}
+			}
+			ctx := cmd.Context()
+			task, tok, err := demoFindTask(ctx, in, args[0], user, password, wait)
+			if err != nil {
+				return err
+			}
+			ah := map[string]string{"Authorization": "Bearer " + tok}
+			tu := in.OpenText.URL + "/workflow/v1/tasks/" + task
+			if err := demoHTTP(ctx, "POST", tu, ah, map[string]any{"action": "claim", "assignee": user}, nil); err != nil {
+				return fmt.Errorf("claiming task %s: %w", task, err)
+			}
+			body := map[string]any{"action": "complete", "outcome": outcome}
+			if comment != "" {
+				body["variables"] = []any{map[string]any{"name": "comment", "value": comment}}
+			}
+			if err := demoHTTP(ctx, "POST", tu, ah, body, nil); err != nil {
+				return fmt.Errorf("completing task %s: %w", task, err)
+			}
+			if g.json {
+				return g.print(map[string]any{"task_id": task, "outcome": outcome, "user": user}, nil)
+			}
+			fmt.Fprintf(g.stdout, "task %s claimed and completed by %s with outcome %s\n", task, user, outcome)
+			return nil
+		},
+	}
+	approve.Flags().StringVar(&outcome, "outcome", "approved", "approved or rejected")
+	approve.Flags().StringVar(&comment, "comment", "", "the reviewer's comment")
+	approve.Flags().StringVar(&user, "as", "", "the reviewer (default the sandbox's first user, reviewer@example.com)")
+	approve.Flags().StringVar(&password, "password", "", "the reviewer's password (default: the sandbox's demo password)")
+	approve.Flags().DurationVar(&wait, "wait", 60*time.Second, "how long to wait for the review task to appear")
+	cmd.AddCommand(approve)
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show ASSET_ID",
+		Short: "Show the asset's approval and review_status in iconik and its video entry in Contentstack",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := g.demoInfo()
+			if err != nil {
+				return err
+			}
+			st, err := demoState(cmd.Context(), in, args[0])
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.print(st, nil)
+			}
+			fmt.Fprintf(g.stdout, "iconik asset %s\n  approval: %s\n  review_status: %s\n", args[0], st.Approval, st.ReviewStatus)
+			if st.Entry == nil {
+				fmt.Fprintln(g.stdout, "contentstack: no video entry for this asset (yet)")
+				return nil
+			}
+			b, _ := json.Marshal(st.Entry["publish_details"])
+			fmt.Fprintf(g.stdout, "contentstack video entry %v (version %v)\n  title: %v\n  published: %s\n", st.Entry["uid"], st.Entry["_version"], st.Entry["title"], b)
+			return nil
+		},
+	})
+	return cmd
+}
+
+// demoFindTask waits for the open task of the asset's review and returns
+// its id with a token acting as user.
+func demoFindTask(ctx context.Context, in sandbox.Info, assetID, user, password string, wait time.Duration) (string, string, error) {
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := demoHTTP(ctx, "POST", in.OpenText.TokenURL, nil, map[string]string{"grant_type": "password", "client_id": in.OpenText.ClientID,
+		"client_secret": in.OpenText.ClientSecret, "username": user, "password": password}, &tok); err != nil {
+		return "", "", fmt.Errorf("signing in to OpenText as %s: %w", user, err)
+	}
+	q := url.Values{"processInstanceBusinessKeyLike": {"iconik:" + assetID + ":%"}}
+	deadline := time.Now().Add(wait)
+	for {
+		var page struct {
+			Embedded struct {
+				Tasks []struct {
+					ID string `json:"id"`
+				} `json:"tasks"`
+			} `json:"_embedded"`
+		}
+		if err := demoHTTP(ctx, "GET", in.OpenText.URL+"/workflow/v1/tasks?"+q.Encode(), map[string]string{"Authorization": "Bearer " + tok.AccessToken}, nil, &page); err != nil {
+			return "", "", err
+		}
+		if len(page.Embedded.Tasks) > 0 {
+			return page.Embedded.Tasks[0].ID, tok.AccessToken, nil
+		}
+		if time.Now().After(deadline) {
+			return "", "", fmt.Errorf("no open review task for asset %s after %s (see patchbay run ls)", assetID, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// demoAssetState is what demo show reports.
+type demoAssetState struct {
+	Approval     string         `json:"approval"`
+	ReviewStatus string         `json:"review_status"`
+	Entry        map[string]any `json:"contentstack_entry"`
+}
+
+func demoState(ctx context.Context, in sandbox.Info, assetID string) (*demoAssetState, error) {
+	st := &demoAssetState{}
+	var ap struct {
+		Status string `json:"status"`
+	}
+	if err := demoHTTP(ctx, "GET", in.Iconik.URL+"/API/assets/v1/assets/"+assetID+"/approvals/request/", iconikHeaders(in), nil, &ap); err != nil {
+		st.Approval = "N/A"
+	} else {
+		st.Approval = ap.Status
+	}
+	var md struct {
+		MetadataValues map[string]struct {
+			FieldValues []struct {
+				Value any `json:"value"`
+			} `json:"field_values"`
+		} `json:"metadata_values"`
+	}
+	if err := demoHTTP(ctx, "GET", in.Iconik.URL+"/API/metadata/v1/assets/"+assetID+"/", iconikHeaders(in), nil, &md); err != nil {
+		var se *statusError
+		if !errors.As(err, &se) || se.code != http.StatusNotFound { // 404: no values yet
+			return nil, fmt.Errorf("reading iconik metadata: %w", err)
+		}
+	}
+	if fv := md.MetadataValues["review_status"].FieldValues; len(fv) > 0 {
+		st.ReviewStatus = fmt.Sprint(fv[0].Value)
+	}
+	var entries struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	q := url.Values{"query": {`{"iconik_asset_id":"` + assetID + `"}`}, "include_publish_details": {"true"}}
+	if err := demoHTTP(ctx, "GET", in.Contentstack.URL+"/v3/content_types/video/entries?"+q.Encode(),
+		map[string]string{"api_key": in.Contentstack.APIKey, "authorization": in.Contentstack.ManagementToken}, nil, &entries); err != nil {
+		return nil, fmt.Errorf("reading contentstack entries: %w", err)
+	}
+	if len(entries.Entries) > 0 {
+		st.Entry = entries.Entries[0]
+	}
+	return st, nil
+}
