@@ -12,6 +12,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +30,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/secret"
 	"github.com/patchbay/patchbay/internal/store/postgres/pgtest"
 )
 
@@ -176,6 +179,17 @@ func Flow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 		args = append(args, "--db", url)
 	default:
 		return nil, fmt.Errorf("unknown store %q: want sqlite or postgres", o.Store)
+	}
+
+	// A PostgreSQL store keeps no key file: the connections' secrets need
+	// a key from the environment, a throwaway one unless the user gave one.
+	if o.Store == "postgres" && os.Getenv(secret.EnvKey) == "" {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		os.Setenv(secret.EnvKey, base64.StdEncoding.EncodeToString(k))
+		defer os.Unsetenv(secret.EnvKey)
 	}
 
 	// Prepare connections and the flow through the store, then start patchbay.

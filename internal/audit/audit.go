@@ -303,6 +303,25 @@ func (l *Log) Append(ctx context.Context, tx store.Tx, entries ...*Entry) error 
 	for _, e := range entries {
 		e.seal()
 	}
+	// In a commit group (SQLite) the group's entries are chained and
+	// written together, in one statement, just before it commits: still in
+	// the transaction of the change they describe.
+	if sg, ok := tx.(store.Stager); ok {
+		sg.Stage(l, entries, l.flushStaged)
+		return nil
+	}
+	return l.appendNow(ctx, tx, entries)
+}
+
+func (l *Log) flushStaged(ctx context.Context, tx store.Tx, items []any) error {
+	var entries []*Entry
+	for _, it := range items {
+		entries = append(entries, it.([]*Entry)...)
+	}
+	return l.appendNow(ctx, tx, entries)
+}
+
+func (l *Log) appendNow(ctx context.Context, tx store.Tx, entries []*Entry) error {
 	var err error
 	if l.pg {
 		err = l.appendPG(ctx, tx, entries)

@@ -162,7 +162,8 @@ func (g *grouper) runOnce(batch []*groupReq) ([]error, error) {
 	if err != nil {
 		return nil, fmt.Errorf("beginning transaction: %w", err)
 	}
-	tx := boundTx{boundQuerier{g.s, raw}, raw}
+	st := &staging{}
+	tx := groupTx{boundTx{boundQuerier{g.s, raw}, raw}, st}
 	errs := make([]error, len(batch))
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -177,15 +178,22 @@ func (g *grouper) runOnce(batch []*groupReq) ([]error, error) {
 		ferr := safeCall(r.fn, tx)
 		if ferr != nil {
 			errs[i] = ferr
+			st.drop()
 			if _, err := raw.Exec(ctx, "ROLLBACK TO "+sp); err != nil {
 				_ = raw.Rollback(ctx)
 				return nil, err
 			}
+		} else {
+			st.keep()
 		}
 		if _, err := raw.Exec(ctx, "RELEASE "+sp); err != nil {
 			_ = raw.Rollback(ctx)
 			return nil, err
 		}
+	}
+	if err := st.flush(ctx, tx.boundTx); err != nil {
+		_ = raw.Rollback(ctx)
+		return nil, err
 	}
 	if err := raw.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("committing: %w", err)
@@ -216,3 +224,76 @@ func IsUrgent(ctx context.Context) bool { v, _ := ctx.Value(urgentKey{}).(bool);
 
 // GroupCommits reports whether the store merges concurrent transactions.
 func (s *Store) GroupCommits() bool { return s.group != nil }
+
+// Stager is implemented by the transactions of a commit group (SQLite):
+// work staged with Stage is done once for the whole group, just before it
+// commits, with the items of every member whose work is kept (a member
+// that fails and is rolled back to its savepoint loses its items). Writers
+// that add a row per member (the audit trail) write one statement per group
+// instead. Callers fall back to doing the work at once when a transaction
+// is not a Stager.
+type Stager interface {
+	// Stage adds item under key; flush is called once per key, in the order
+	// keys were first staged, with the kept items in staging order.
+	Stage(key any, item any, flush func(ctx context.Context, tx Tx, items []any) error)
+}
+
+type groupTx struct {
+	boundTx
+	st *staging
+}
+
+func (t groupTx) Stage(key any, item any, flush func(ctx context.Context, tx Tx, items []any) error) {
+	t.st.stage(key, item, flush)
+}
+
+type stagedKey struct {
+	key   any
+	flush func(ctx context.Context, tx Tx, items []any) error
+	items []any
+}
+
+// staging holds a group's staged items: cur for the member running, kept
+// for the members that succeeded.
+type staging struct {
+	cur  []stagedItem
+	kept []*stagedKey
+	idx  map[any]*stagedKey
+}
+
+type stagedItem struct {
+	key   any
+	item  any
+	flush func(ctx context.Context, tx Tx, items []any) error
+}
+
+func (s *staging) stage(key, item any, flush func(ctx context.Context, tx Tx, items []any) error) {
+	s.cur = append(s.cur, stagedItem{key, item, flush})
+}
+
+func (s *staging) keep() {
+	for _, it := range s.cur {
+		k, ok := s.idx[it.key]
+		if !ok {
+			if s.idx == nil {
+				s.idx = map[any]*stagedKey{}
+			}
+			k = &stagedKey{key: it.key, flush: it.flush}
+			s.idx[it.key] = k
+			s.kept = append(s.kept, k)
+		}
+		k.items = append(k.items, it.item)
+	}
+	s.cur = s.cur[:0]
+}
+
+func (s *staging) drop() { s.cur = s.cur[:0] }
+
+func (s *staging) flush(ctx context.Context, tx Tx) error {
+	for _, k := range s.kept {
+		if err := k.flush(ctx, tx, k.items); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"TxRollbackDiscardsEverything", testRollback},
 		{"JobsCommitWithState", testJobsCommitWithState},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"StagedWorkKeepsOnlyCommittedMembers", testStaged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -520,4 +522,88 @@ func testConcurrentWriters(t *testing.T, s *store.Store, _ func(queue.Config) qu
 	if g, _ := s.Generation(ctx, s.Reader(), "c"); g != 200 {
 		t.Fatalf("generation = %d, want 200 (lost updates)", g)
 	}
+}
+
+// testStaged: work staged by concurrent transactions (store.Stager, in a
+// commit group) is done once per group before it commits, with the items
+// of the members that succeeded only; the work is committed with them. A
+// store without commit groups gives transactions that are not Stagers.
+func testStaged(t *testing.T, s *store.Store, _ func(queue.Config) queue.Queue) {
+	var mu sync.Mutex
+	flushed := map[string]bool{}
+	flushes := 0
+	flush := func(ctx context.Context, tx store.Tx, items []any) error {
+		mu.Lock()
+		flushes++
+		mu.Unlock()
+		for _, it := range items {
+			k := it.(string)
+			if err := s.SetMeta(ctx, tx, "staged:"+k, "yes"); err != nil {
+				return err
+			}
+			mu.Lock()
+			flushed[k] = true
+			mu.Unlock()
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	var staged atomic.Int64
+	// A slow first transaction holds the writer, so the others queue and
+	// (on a grouping store) commit in groups.
+	started := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = s.Tx(ctx, func(tx store.Tx) error {
+			close(started)
+			time.Sleep(50 * time.Millisecond)
+			return nil
+		})
+	}()
+	<-started
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				k := fmt.Sprintf("%d-%d", w, i)
+				fail := i%5 == 0
+				err := s.Tx(ctx, func(tx store.Tx) error {
+					if err := s.SetMeta(ctx, tx, "member:"+k, "yes"); err != nil {
+						return err
+					}
+					if sg, ok := tx.(store.Stager); ok {
+						staged.Add(1)
+						sg.Stage("test", k, flush)
+					} else if err := s.SetMeta(ctx, tx, "staged:"+k, "yes"); err != nil {
+						return err
+					}
+					if fail {
+						return errors.New("member fails")
+					}
+					return nil
+				})
+				if (err != nil) != fail {
+					t.Errorf("member %s: err %v", k, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for w := range 8 {
+		for i := range 25 {
+			k := fmt.Sprintf("%d-%d", w, i)
+			_, member, _ := s.GetMeta(ctx, s.Reader(), "member:"+k)
+			_, done, _ := s.GetMeta(ctx, s.Reader(), "staged:"+k)
+			fail := i%5 == 0
+			if done != member || fail == done {
+				t.Errorf("member %s: committed %v, staged work committed %v", k, member, done)
+			}
+		}
+	}
+	if s.GroupCommits() && (staged.Load() == 0 || 2*flushes > int(staged.Load())) {
+		t.Errorf("a grouping store staged %d items in %d flushes; want groups of several", staged.Load(), flushes)
+	}
+	t.Logf("%d items staged, %d flushes", staged.Load(), flushes)
 }
