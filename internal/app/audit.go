@@ -118,10 +118,11 @@ type observer struct {
 }
 
 var (
-	_ engine.Observer   = (*observer)(nil)
-	_ engine.LinkReader = (*observer)(nil)
-	_ ingest.Observer   = (*observer)(nil)
-	_ UserObserver      = (*observer)(nil)
+	_ engine.Observer       = (*observer)(nil)
+	_ engine.CommitPreparer = (*observer)(nil)
+	_ engine.LinkReader     = (*observer)(nil)
+	_ ingest.Observer       = (*observer)(nil)
+	_ UserObserver          = (*observer)(nil)
 )
 
 func (o *observer) StepsCommitted(ctx context.Context, tx store.Tx, c *engine.Commit) error {
@@ -139,6 +140,13 @@ func (o *observer) StepsCommitted(ctx context.Context, tx store.Tx, c *engine.Co
 		return nil
 	}
 	return o.rec.Commit(ctx, tx, c)
+}
+
+// PrepareCommit builds the commit's audit entries before its transaction.
+func (o *observer) PrepareCommit(ctx context.Context, c *engine.Commit) {
+	if o.rec != nil {
+		c.Prepared = o.rec.PrepareCommit(ctx, c)
+	}
 }
 
 func (o *observer) ReadLink(ctx context.Context, key string) (*connector.Link, error) {

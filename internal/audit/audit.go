@@ -92,6 +92,10 @@ type Entry struct {
 	Data    json.RawMessage `json:"data,omitempty"`
 	Prev    string          `json:"prev"`
 	Hash    string          `json:"hash"`
+
+	// enc is the entry's stored form without prev (set by seal), so the
+	// encoding is done before the transaction when entries are prepared.
+	enc []byte
 }
 
 // Limits on what one entry holds.
@@ -240,12 +244,17 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // seal applies the caps NewEntry cannot (fields set afterwards).
 func (e *Entry) seal() {
+	if e.enc != nil {
+		return
+	}
 	if e.Objects == nil {
 		e.Objects = []string{}
 	}
 	e.At = e.At.UTC().Truncate(time.Microsecond)
 	e.Summary = Truncate(e.Summary, maxSummary)
 	e.Actor = Truncate(e.Actor, maxString)
+	e.enc, _ = json.Marshal(stored{ID: e.ID, At: e.At.UnixMicro(), Kind: e.Kind, Actor: e.Actor, Run: e.Run, Step: e.Step, StepSeq: e.StepSeq,
+		Objects: e.Objects, Summary: e.Summary, Data: e.Data})
 }
 
 var hashers = sync.Pool{New: func() any { return sha256.New() }}
@@ -476,16 +485,33 @@ type stored struct {
 	Objects []string        `json:"o"`
 	Summary string          `json:"m,omitempty"`
 	Data    json.RawMessage `json:"d,omitempty"`
-	Prev    string          `json:"p"`
+	Prev    string          `json:"p,omitempty"` // always written by encodeEntries
 }
 
+// encodeEntries writes a block's body: the JSON array of the entries'
+// stored forms, each completed with its prev (the only field chaining
+// sets; a base64url hash or "", which need no escaping).
 func encodeEntries(entries []*Entry) ([]byte, error) {
-	ss := make([]stored, len(entries))
-	for i, e := range entries {
-		ss[i] = stored{ID: e.ID, At: e.At.UnixMicro(), Kind: e.Kind, Actor: e.Actor, Run: e.Run, Step: e.Step, StepSeq: e.StepSeq,
-			Objects: e.Objects, Summary: e.Summary, Data: e.Data, Prev: e.Prev}
+	n := 2
+	for _, e := range entries {
+		e.seal()
+		n += len(e.enc) + len(e.Prev) + 8
 	}
-	return json.Marshal(ss)
+	out := make([]byte, 0, n)
+	out = append(out, '[')
+	for i, e := range entries {
+		if len(e.enc) < 2 || e.enc[len(e.enc)-1] != '}' {
+			return nil, fmt.Errorf("entry %s: bad encoding", e.ID)
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, e.enc[:len(e.enc)-1]...)
+		out = append(out, `,"p":"`...)
+		out = append(out, e.Prev...)
+		out = append(out, `"}`...)
+	}
+	return append(out, ']'), nil
 }
 
 // decodeEntries is the inverse of encodeEntries for a block at (shard, seq)

@@ -366,7 +366,23 @@ func (r *Recorder) User(ctx context.Context, tx store.Tx, actor, action, object 
 // Commit records what one engine transaction did: decisions, waits, writes
 // and the run's end.
 func (r *Recorder) Commit(ctx context.Context, tx store.Tx, c *engine.Commit) error {
+	if p, ok := c.Prepared.(prepared); ok {
+		return r.log.Append(ctx, tx, p...)
+	}
 	return r.log.Append(ctx, tx, r.CommitEntries(ctx, c)...)
+}
+
+// prepared are a commit's entries, built and encoded before its transaction.
+type prepared []*Entry
+
+// PrepareCommit builds and encodes a commit's entries ahead of its
+// transaction, for Commit to append.
+func (r *Recorder) PrepareCommit(ctx context.Context, c *engine.Commit) any {
+	es := r.CommitEntries(ctx, c)
+	for _, e := range es {
+		e.seal()
+	}
+	return prepared(es)
 }
 
 // CommitEntries returns the entries describing an engine commit.

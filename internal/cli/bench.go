@@ -39,14 +39,18 @@ func benchCmd(g *globals) *cobra.Command {
 					return usageError{fmt.Errorf("--audit %q: want on, off or on,off", audit)}
 				}
 			}
+			// Audit on and off run back to back per concurrency, so the
+			// ratio compares runs made under the same machine load.
 			for _, st := range strings.Split(stores, ",") {
-				for _, au := range audits {
-					for _, c := range concs {
+				for _, c := range concs {
+					byAudit := map[bool]*bench.FlowResult{}
+					for _, au := range audits {
 						res, err := bench.Flow(cmd.Context(), bench.FlowOptions{Events: events, Concurrency: c, Store: strings.TrimSpace(st),
 							PostgresURL: pgURL, Workers: workers, Progress: g.stderr, Audit: au})
 						if err != nil {
 							return err
 						}
+						byAudit[au] = res
 						if g.json {
 							b, _ := json.Marshal(res)
 							fmt.Fprintln(g.stdout, string(b))
@@ -56,6 +60,19 @@ func benchCmd(g *globals) *cobra.Command {
 							res.Store, res.Audit, res.Concurrency, res.Events, res.AcceptedPerS, res.RunsPerS, res.AckP50MS, res.AckP99MS,
 							res.E2EP50MS, res.E2EP99MS, res.PeakRSSMB, res.Failed, res.Delivered, res.PatchbayError)
 					}
+					on, off := byAudit[true], byAudit[false]
+					if on == nil || off == nil || off.RunsPerS == 0 || off.AckP99MS == 0 {
+						continue
+					}
+					cmp := map[string]any{"compare": "audit on/off", "store": on.Store, "concurrency": c,
+						"runs_per_s_ratio": on.RunsPerS / off.RunsPerS, "ack_p99_ratio": on.AckP99MS / off.AckP99MS}
+					if g.json {
+						b, _ := json.Marshal(cmp)
+						fmt.Fprintln(g.stdout, string(b))
+						continue
+					}
+					fmt.Fprintf(g.stdout, "store=%-8s c=%-3d audit on/off: runs/s ×%.2f (%+.1f%%), ack p99 ×%.2f\n",
+						on.Store, c, cmp["runs_per_s_ratio"], (on.RunsPerS/off.RunsPerS-1)*100, cmp["ack_p99_ratio"])
 				}
 			}
 			return nil

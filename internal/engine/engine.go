@@ -195,6 +195,14 @@ type Observer interface {
 	StepsCommitted(ctx context.Context, tx store.Tx, c *Commit) error
 }
 
+// CommitPreparer is implemented by an Observer that can do part of its
+// work before the commit's transaction (on SQLite, transactions run one at
+// a time: work done outside them costs no throughput). PrepareCommit may
+// set c.Prepared; StepsCommitted then finds it there.
+type CommitPreparer interface {
+	PrepareCommit(ctx context.Context, c *Commit)
+}
+
 // Commit is what one engine transaction records.
 type Commit struct {
 	Run     *store.Run
@@ -205,6 +213,8 @@ type Commit struct {
 	Writes  []StepWrite
 	// Ended is true for the commit that finishes the run.
 	Ended bool
+	// Prepared is what the observer's PrepareCommit made, if anything.
+	Prepared any
 }
 
 // StepWrite is an external write an action reported.

@@ -452,6 +452,9 @@ func (x *exec) commitWith(ctx context.Context, o commitOpts, extra func(tx store
 		u.EndedAt = now
 	}
 	c := &Commit{Run: x.run, Flow: x.run.Flow, Version: x.run.FlowVersion, Status: o.status, Steps: x.recs, Writes: x.writes, Ended: o.ended}
+	if p, ok := x.e.obs.(CommitPreparer); ok {
+		p.PrepareCommit(ctx, c)
+	}
 	// A failed commit must not lose the job's work if it is retried by
 	// River, but it must not leak into the next attempt's transaction either:
 	// everything below only reads x.
