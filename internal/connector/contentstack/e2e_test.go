@@ -10,6 +10,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/app"
 	"github.com/patchbay/patchbay/internal/connector"
+	"github.com/patchbay/patchbay/internal/connector/connectortest"
 	"github.com/patchbay/patchbay/internal/sandbox/kit"
 	"github.com/patchbay/patchbay/internal/store"
 )
@@ -295,7 +296,10 @@ func TestEndToEndEchoStartsNoFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.(connector.Setupper).Setup(ctx, &connector.SetupRequest{HookURL: a.URL() + "/hooks/cms/"}); err != nil {
+	// Deliveries reach patchbay 1.5 s late, so the webhook of the flow's
+	// write cannot overtake the commit of the step that made it.
+	late := connectortest.DelayedProxy(t, a.URL(), 1500*time.Millisecond)
+	if _, err := conn.(connector.Setupper).Setup(ctx, &connector.SetupRequest{HookURL: late + "/hooks/cms/"}); err != nil {
 		t.Fatal(err)
 	}
 	uid := e.uid("video", "Product Walkthrough")
@@ -319,12 +323,12 @@ func TestEndToEndEchoStartsNoFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.flush()
-		waitFor(t, "the run for the person's change", 10*time.Second, func() bool {
+		waitFor(t, "the run for the person's change", 30*time.Second, func() bool {
 			rs := runs()
 			return len(rs) == i+1 && rs[0].Status == store.RunSucceeded
 		})
 		e.flush() // the webhook of patchbay's write is delivered
-		waitFor(t, "the echo of the write", 10*time.Second, func() bool { return len(echoes()) == i+1 })
+		waitFor(t, "the echo of the write", 30*time.Second, func() bool { return len(echoes()) == i+1 })
 		time.Sleep(200 * time.Millisecond) // room for a looping run to show itself
 		if n := len(runs()); n != i+1 {
 			t.Fatalf("after %d change(s) by a person the flow ran %d times: its own write started it", i+1, n)

@@ -1,11 +1,8 @@
 package iconik
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/app"
 	"github.com/patchbay/patchbay/internal/connector"
+	"github.com/patchbay/patchbay/internal/connector/connectortest"
 	sbx "github.com/patchbay/patchbay/internal/sandbox/iconik"
 	"github.com/patchbay/patchbay/internal/sandbox/kit"
 	"github.com/patchbay/patchbay/internal/store"
@@ -335,7 +333,7 @@ func TestEndToEndEchoSuppressed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	late := delayedProxy(t, a.URL(), 1500*time.Millisecond)
+	late := connectortest.DelayedProxy(t, a.URL(), 1500*time.Millisecond)
 	if _, err := conn.(connector.Setupper).Setup(ctx, &connector.SetupRequest{HookURL: late + "/hooks/iconik/"}); err != nil {
 		t.Fatal(err)
 	}
@@ -363,29 +361,4 @@ func TestEndToEndEchoSuppressed(t *testing.T) {
 	if runs, _ = a.ListRuns(ctx, store.RunFilter{Flow: "iconik-rights-cleared"}); len(runs) != 1 {
 		t.Fatalf("the flow ran %d times; its own write started it again", len(runs))
 	}
-}
-
-// delayedProxy forwards requests to target after a delay (webhook latency).
-func delayedProxy(t *testing.T, target string, delay time.Duration) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-		req, _ := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
-		req.Header = r.Header.Clone()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
