@@ -120,6 +120,7 @@ type observer struct {
 var (
 	_ engine.Observer       = (*observer)(nil)
 	_ engine.CommitPreparer = (*observer)(nil)
+	_ engine.WriteNoter     = (*observer)(nil)
 	_ engine.LinkReader     = (*observer)(nil)
 	_ ingest.Observer       = (*observer)(nil)
 	_ UserObserver          = (*observer)(nil)
@@ -140,6 +141,16 @@ func (o *observer) StepsCommitted(ctx context.Context, tx store.Tx, c *engine.Co
 		return nil
 	}
 	return o.rec.Commit(ctx, tx, c)
+}
+
+// WritesReported notes writes before their step commits, so their
+// webhooks are recognised as echoes even when they overtake the commit.
+func (o *observer) WritesReported(run *store.Run, step string, writes []connector.Write) {
+	ws := make([]link.Write, 0, len(writes))
+	for _, w := range writes {
+		ws = append(ws, link.Write{Object: w.Object, Version: w.Version, Hash: w.Hash, Run: run.ID, Step: step})
+	}
+	o.links.InFlight(ws...)
 }
 
 // PrepareCommit builds the commit's audit entries before its transaction.

@@ -104,6 +104,9 @@ func TestApprovePath(t *testing.T) {
 	// overtook UC1's commit (a documented race); either way UC8 runs once.
 	echoes, _ := a.ListEvents(ctx, store.EventFilter{Object: "iconik:asset/" + asset, Status: store.EventEcho}, false)
 	t.Logf("%d of UC1's writes came back recognised as echoes", len(echoes))
+	if testing.Verbose() {
+		t.Logf("events of the asset:\n%s", dumpEvents(t, a, asset))
+	}
 	if r1s := runsOf(t, a, uc01, asset); len(r1s) != 1 {
 		t.Errorf("UC1 ran %d times for the asset; its own writes restarted it", len(r1s))
 	}

@@ -136,6 +136,9 @@ func (x *exec) action(ctx context.Context, s *flow.Step) (bool, error) {
 	for _, w := range res.Writes {
 		x.writes = append(x.writes, StepWrite{StepID: s.ID, Link: linkKey, Write: w})
 	}
+	if n, ok := x.e.obs.(WriteNoter); ok && len(res.Writes) > 0 {
+		n.WritesReported(x.run, s.ID, res.Writes)
+	}
 	x.next()
 	// An action's result is committed before anything else happens, so a
 	// crash from here on never repeats it.
@@ -270,6 +273,13 @@ func (x *exec) linkFor(ctx context.Context, s *flow.Step) (*connector.Link, erro
 
 // LinkReader is implemented by an observer that keeps links, so action
 // steps with a link key receive what patchbay knows of the linked objects.
+// WriteNoter is implemented by an Observer that wants to know of writes as
+// soon as a connector reports them, before the step commits (echo
+// suppression: a provider's webhook can overtake the commit).
+type WriteNoter interface {
+	WritesReported(run *store.Run, step string, writes []connector.Write)
+}
+
 type LinkReader interface {
 	ReadLink(ctx context.Context, key string) (*connector.Link, error)
 }

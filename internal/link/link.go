@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/connector"
@@ -66,10 +67,71 @@ func (g *Group) Side(object string) (Side, bool) {
 type Links struct {
 	st  *store.Store
 	now func() time.Time
+
+	mu       sync.Mutex
+	inFlight map[string][]flying // object → writes reported, maybe not committed yet
 }
+
+// flying is a write a connector reported whose step may not have committed.
+type flying struct {
+	w  Write
+	at time.Time
+}
+
+// inFlightTTL is how long a reported write is remembered before its commit
+// records it on the side (commits take milliseconds; a stuck one seconds).
+const inFlightTTL = 2 * time.Minute
 
 // New returns the links of a store.
 func New(st *store.Store) *Links { return &Links{st: st, now: st.Now} }
+
+// InFlight notes writes a connector reported before the step that made them
+// commits. A provider's webhook for such a write can overtake the commit;
+// Echo then recognises it from this note. The note is in this process only:
+// when webhooks reach a serve process and the write was made by a worker
+// process, only the committed side is seen.
+func (l *Links) InFlight(ws ...Write) {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inFlight == nil {
+		l.inFlight = map[string][]flying{}
+	}
+	for obj, fs := range l.inFlight { // forget the old ones
+		kept := fs[:0]
+		for _, f := range fs {
+			if now.Sub(f.at) < inFlightTTL {
+				kept = append(kept, f)
+			}
+		}
+		if len(kept) == 0 {
+			delete(l.inFlight, obj)
+		} else {
+			l.inFlight[obj] = kept
+		}
+	}
+	for _, w := range ws {
+		if w.Object == "" || (w.Hash == "" && w.Version == "") {
+			continue
+		}
+		l.inFlight[w.Object] = append(l.inFlight[w.Object], flying{w, now})
+	}
+}
+
+// flyingMatch returns the in-flight write ev shows, if any.
+func (l *Links) flyingMatch(ev *store.Event) (Write, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range l.inFlight[ev.Object] {
+		if time.Since(f.at) >= inFlightTTL {
+			continue
+		}
+		if (ev.Hash != "" && f.w.Hash == ev.Hash) || (ev.Hash == "" && ev.Version != "" && f.w.Version == ev.Version) {
+			return f.w, true
+		}
+	}
+	return Write{}, false
+}
 
 const sideCols = `object, grp, version, hash, recent, run_id, step, written_at, changed_at, created_at`
 
@@ -252,8 +314,20 @@ func (l *Links) Echo(ctx context.Context, tx store.Tx, ev *store.Event) (echo bo
 		return false, "", "", nil
 	}
 	s, ok, err := side(ctx, tx, ev.Object)
-	if err != nil || !ok {
+	if err != nil {
 		return false, "", "", err
+	}
+	if f, fly := l.flyingMatch(ev); fly && (!ok || !(s.Hash == ev.Hash && ev.Hash != "")) {
+		// The webhook overtook the commit of the step that wrote.
+		what := "content hash " + f.Hash
+		if ev.Hash == "" {
+			what = "version " + f.Version
+		}
+		return true, fmt.Sprintf("matches the %s of a write patchbay made to %s moments ago (run %s, step %s), before its step committed",
+			what, ev.Object, f.Run, f.Step), f.Run, nil
+	}
+	if !ok {
+		return false, "", "", nil
 	}
 	earlier := ev.Hash != "" && s.Hash != ev.Hash && slices.Contains(strings.Fields(s.recent), ev.Hash)
 	same := (ev.Hash != "" && s.Hash == ev.Hash) || earlier || (ev.Version != "" && s.Version == ev.Version)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +154,46 @@ func TestEcho(t *testing.T) {
 		})
 		check(&store.Event{Object: "sink:item/1", Hash: "h7"}, true)
 		check(&store.Event{Object: "sink:item/1", Hash: "h4"}, false) // forgotten: an outside change
+	})
+}
+
+// TestEchoOfAWriteInFlight: a webhook that overtakes the commit of the step
+// that wrote (no side yet, or the side still showing the previous write) is
+// recognised from the write the connector reported; other content is not.
+func TestEchoOfAWriteInFlight(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		l := link.New(st)
+		echo := func(ev *store.Event) (bool, string) {
+			t.Helper()
+			var ok bool
+			var reason string
+			tx(t, st, func(tx store.Tx) (err error) {
+				ok, reason, _, err = l.Echo(ctx, tx, ev)
+				return err
+			})
+			return ok, reason
+		}
+		l.InFlight(link.Write{Object: "sink:item/9", Hash: "f1", Run: "R9", Step: "put"})
+		if ok, reason := echo(&store.Event{Object: "sink:item/9", Hash: "f1"}); !ok || !strings.Contains(reason, "before its step committed") {
+			t.Fatalf("in-flight write's webhook: echo %v %q", ok, reason)
+		}
+		if ok, _ := echo(&store.Event{Object: "sink:item/9", Hash: "other"}); ok {
+			t.Fatal("a different content was taken for the in-flight write")
+		}
+		// With a committed earlier write on the side.
+		tx(t, st, func(tx store.Tx) error {
+			return l.Written(ctx, tx, link.Write{Object: "sink:item/9", Hash: "f0", Run: "R8", Step: "put"})
+		})
+		l.InFlight(link.Write{Object: "sink:item/9", Hash: "f2", Run: "R9", Step: "put"})
+		if ok, _ := echo(&store.Event{Object: "sink:item/9", Hash: "f2"}); !ok {
+			t.Fatal("in-flight write's webhook over a committed side: not an echo")
+		}
+		// Writes without a hash or version are not noted.
+		l.InFlight(link.Write{Object: "sink:item/10"})
+		if ok, _ := echo(&store.Event{Object: "sink:item/10", Hash: "x"}); ok {
+			t.Fatal("echo of nothing")
+		}
 	})
 }
