@@ -91,7 +91,7 @@ func New(st *store.Store) *Links { return &Links{st: st, now: st.Now} }
 // when webhooks reach a serve process and the write was made by a worker
 // process, only the committed side is seen.
 func (l *Links) InFlight(ws ...Write) {
-	now := time.Now()
+	now := l.now().Truncate(time.Microsecond) // as sides store times
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.inFlight == nil {
@@ -118,12 +118,15 @@ func (l *Links) InFlight(ws ...Write) {
 	}
 }
 
-// flyingMatch returns the in-flight write ev shows, if any.
-func (l *Links) flyingMatch(ev *store.Event) (Write, bool) {
+// flyingMatch returns the in-flight write ev shows, if any. A note older
+// than the side's last recorded write is settled: its step committed (or a
+// later write did), and the side decides.
+func (l *Links) flyingMatch(ev *store.Event, s Side, hasSide bool) (Write, bool) {
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, f := range l.inFlight[ev.Object] {
-		if time.Since(f.at) >= inFlightTTL {
+		if now.Sub(f.at) >= inFlightTTL || (hasSide && !s.WrittenAt.Before(f.at)) {
 			continue
 		}
 		if (ev.Hash != "" && f.w.Hash == ev.Hash) || (ev.Hash == "" && ev.Version != "" && f.w.Version == ev.Version) {
@@ -317,7 +320,7 @@ func (l *Links) Echo(ctx context.Context, tx store.Tx, ev *store.Event) (echo bo
 	if err != nil {
 		return false, "", "", err
 	}
-	if f, fly := l.flyingMatch(ev); fly && (!ok || !(s.Hash == ev.Hash && ev.Hash != "")) {
+	if f, fly := l.flyingMatch(ev, s, ok); fly {
 		// The webhook overtook the commit of the step that wrote.
 		what := "content hash " + f.Hash
 		if ev.Hash == "" {

@@ -197,3 +197,44 @@ func TestEchoOfAWriteInFlight(t *testing.T) {
 		}
 	})
 }
+
+// TestInFlightNoteSettlesAtCommit: once the write's step committed, the
+// side decides; a later revert to that content by a person is a change,
+// not the echo of the old note.
+func TestInFlightNoteSettlesAtCommit(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		l := link.New(st)
+		echo := func(hash string) bool {
+			t.Helper()
+			var ok bool
+			tx(t, st, func(tx store.Tx) (err error) {
+				ok, _, _, err = l.Echo(ctx, tx, &store.Event{Object: "sink:item/7", Hash: hash})
+				return err
+			})
+			return ok
+		}
+		write := func(hash string) {
+			t.Helper()
+			l.InFlight(link.Write{Object: "sink:item/7", Hash: hash, Run: "R", Step: "put"})
+			tx(t, st, func(tx store.Tx) error {
+				return l.Written(ctx, tx, link.Write{Object: "sink:item/7", Hash: hash, Run: "R", Step: "put"})
+			})
+		}
+		write("h1")
+		if !echo("h1") {
+			t.Fatal("the echo of h1")
+		}
+		if echo("p1") { // a person's change
+			t.Fatal("a person's change taken for an echo")
+		}
+		write("h2")
+		if !echo("h2") {
+			t.Fatal("the echo of h2")
+		}
+		if echo("h1") { // a person reverts to patchbay's first content
+			t.Fatal("a revert to h1 taken for the echo of h1's settled note")
+		}
+	})
+}
