@@ -82,7 +82,8 @@ func runsOf(t *testing.T, a *app.App, flow string) []app.RunInfo {
 type echoSink struct {
 	mu    sync.Mutex
 	posts []map[string]any
-	hook  string // patchbay's webhook URL
+	hook  string        // patchbay's webhook URL
+	hold  chan struct{} // if set, echoes wait until it is closed
 	wg    sync.WaitGroup
 }
 
@@ -93,7 +94,7 @@ func (s *echoSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := strings.TrimPrefix(r.URL.Path, "/items/")
 	s.mu.Lock()
 	s.posts = append(s.posts, data)
-	hook := s.hook
+	hook, hold := s.hook, s.hold
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"ok":true}`))
@@ -101,6 +102,9 @@ func (s *echoSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.wg.Done()
 		time.Sleep(150 * time.Millisecond)
+		if hold != nil {
+			<-hold
+		}
 		b, _ := json.Marshal(map[string]any{"id": id, "data": data, "changed_by": "sink"})
 		req, _ := http.NewRequest("POST", hook, bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/json")
@@ -552,6 +556,14 @@ func TestEchoesChainFlows(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
+	// The sink holds its echo until the second waiter has parked.
+	release := make(chan struct{})
+	var once sync.Once
+	releaseEcho := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(releaseEcho) // before sink.wg.Wait, should the test fail first
+	sink.mu.Lock()
+	sink.hold = release
+	sink.mu.Unlock()
 	waiter, err := a.StartRun(ctx, "waiter", nil)
 	must(t, err)
 	waitFor(t, "the waiter to park", 10*time.Second, func() bool {
@@ -571,6 +583,7 @@ func TestEchoesChainFlows(t *testing.T) {
 		r, err := a.GetRun(ctx, late)
 		return err == nil && r.Status == store.RunWaiting
 	})
+	releaseEcho()
 	sink.wg.Wait() // the write happened and its echo was delivered
 	waitFor(t, "the echo", 10*time.Second, func() bool {
 		evs, err := a.ListEvents(ctx, store.EventFilter{Status: store.EventEcho, Object: "sink:item/42"}, false)
