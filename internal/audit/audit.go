@@ -16,7 +16,7 @@
 // newest entries removed).
 //
 // There are several chains (shards), each with a head (the last seq and
-// hash, a row of pb_audit under object '#head'). An append moves its
+// hash, a row of pb_audit_heads). An append moves its
 // chain's head by compare-and-swap inside the transaction that commits the
 // change, so chain order is commit order and a rolled-back transaction
 // leaves no trace. On PostgreSQL many processes commit at once: a
@@ -343,11 +343,6 @@ func (l *Log) appendNow(ctx context.Context, tx store.Tx, entries []*Entry) erro
 	return nil
 }
 
-// headObject files the chain heads in pb_audit.
-const headObject = "#head"
-
-func headID(shard int) string { return fmt.Sprintf("%02d", shard) }
-
 // appendLocal is the single-writer (SQLite) append on chain 0: it moves the
 // head by compare-and-swap from the head this process last saw, then one
 // statement inserts the block and its references. When the head had moved
@@ -387,12 +382,12 @@ func (l *Log) appendLocal(ctx context.Context, tx store.Tx, entries []*Entry) er
 }
 
 func readHead(ctx context.Context, q store.Querier, shard int, lock bool) (chainHead, error) {
-	query := `SELECT seq, hash FROM pb_audit WHERE object = ? AND id = ?`
+	query := `SELECT seq, hash FROM pb_audit_heads WHERE shard = ?`
 	if lock {
 		query += ` FOR UPDATE`
 	}
 	var h chainHead
-	if err := q.QueryRow(ctx, query, headObject, headID(shard)).Scan(&h.seq, &h.hash); err != nil {
+	if err := q.QueryRow(ctx, query, shard).Scan(&h.seq, &h.hash); err != nil {
 		return h, fmt.Errorf("reading audit chain head %d: %w", shard, err)
 	}
 	return h, nil
@@ -414,8 +409,8 @@ func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error
 			return err
 		}
 	}
-	err := tx.QueryRow(ctx, `SELECT shard, seq, hash FROM pb_audit WHERE object = ? AND shard < ? ORDER BY (shard - ? + ?) % ? LIMIT 1 FOR UPDATE SKIP LOCKED`,
-		headObject, l.chains, shard, Shards, Shards).Scan(&shard, &h.seq, &h.hash)
+	err := tx.QueryRow(ctx, `SELECT shard, seq, hash FROM pb_audit_heads WHERE shard < ? ORDER BY (shard - ? + ?) % ? LIMIT 1 FOR UPDATE SKIP LOCKED`,
+		l.chains, shard, Shards, Shards).Scan(&shard, &h.seq, &h.hash)
 	if errors.Is(err, store.ErrNotFound) {
 		// Every chain is busy: queue on ours.
 		h, err = readHead(ctx, tx, shard, true)
@@ -613,57 +608,25 @@ const insertRows = `INSERT INTO pb_audit (object, id, shard, seq, n, at, entries
 // nothing, when the head was not at old. On PostgreSQL a small append is
 // one statement: the head update in a CTE, the rows inserted only if it
 // matched (a writer whose cached head is stale waits for the head's lock,
-// then finds it moved and writes nothing).
+// then finds it moved and writes nothing). On SQLite it is two: the head
+// moved, then the rows.
 func (l *Log) writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, shard int, old, next chainHead) (bool, error) {
-	pg := l.pg
 	at := blocks[len(blocks)-1].last().At.UnixMicro()
-	const moveHead = `UPDATE pb_audit SET seq = ?, hash = ?, at = ? WHERE object = ? AND id = ? AND seq = ? AND hash = ?`
-	headArgs := []any{next.seq, next.hash, at, headObject, headID(shard), old.seq, old.hash}
+	const moveHead = `UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ?`
+	headArgs := []any{next.seq, next.hash, at, shard, old.seq, old.hash}
 	var sb strings.Builder
 	var args []any
 	n := 0
-	if pg && len(blocks) == 1 && len(blocks[0].objects) < 500 {
-		args = append(args, headArgs...)
+	if l.pg && len(blocks) == 1 && len(blocks[0].objects) < 500 {
+		// The head is locked with SKIP LOCKED first: when another
+		// transaction holds it, this writes nothing at once (the caller
+		// takes a free head) instead of waiting for that transaction to end.
+		args = append(args, shard, old.seq, old.hash, next.seq, next.hash, at)
 		args = blocks[0].rows(&sb, args, &n, true)
-		got, err := tx.Exec(ctx, `WITH h AS (`+moveHead+` RETURNING 1) `+insertRows+
+		got, err := tx.Exec(ctx, `WITH l AS (SELECT shard FROM pb_audit_heads WHERE shard = ? AND seq = ? AND hash = ? FOR UPDATE SKIP LOCKED),
+			h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard IN (SELECT shard FROM l) RETURNING 1) `+insertRows+
 			`SELECT * FROM (VALUES `+sb.String()+`) AS v WHERE EXISTS (SELECT 1 FROM h)`, args...)
 		return err == nil && got == int64(n), err
-	}
-	if !pg && len(blocks) == 1 && len(blocks[0].objects) < 500 {
-		// SQLite: one statement, the head moved by an upsert that matches
-		// only the head this process saw.
-		var written [][2]string
-		b := blocks[0]
-		for i, o := range append([]string{b.home()}, b.objects[min(1, len(b.objects)):]...) {
-			if i == 0 || o != "" {
-				written = append(written, [2]string{o, b.first().ID})
-			}
-		}
-		args = b.rows(&sb, args, &n, false)
-		args = append(args, headObject, headID(shard), shard, next.seq, at, next.hash, headObject, old.seq, old.hash)
-		got, err := tx.Exec(ctx, insertRows+`VALUES `+sb.String()+`, (?, ?, ?, ?, 0, ?, '', ?)
-			ON CONFLICT (object, id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at
-			WHERE pb_audit.object = ? AND pb_audit.seq = ? AND pb_audit.hash = ?`, args...)
-		switch {
-		case err != nil && l.st.Driver().IsUnique(err):
-			return false, nil // another process took the seq: the statement wrote nothing
-		case err != nil:
-			return false, err
-		case got == int64(n+1):
-			return true, nil
-		}
-		// The head was elsewhere (a transaction of ours rolled back): take the rows back.
-		var del strings.Builder
-		var dargs []any
-		for i, w := range written {
-			if i > 0 {
-				del.WriteString(" OR ")
-			}
-			del.WriteString("(object = ? AND id = ?)")
-			dargs = append(dargs, w[0], w[1])
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM pb_audit WHERE n >= 0 AND object <> '`+headObject+`' AND (`+del.String()+`)`, dargs...)
-		return false, err
 	}
 	moved, err := tx.Exec(ctx, moveHead, headArgs...)
 	if err != nil || moved != 1 {

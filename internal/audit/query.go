@@ -270,7 +270,7 @@ type headRow struct {
 }
 
 func (l *Log) heads(ctx context.Context, q store.Querier) ([]headRow, error) {
-	rows, err := q.Query(ctx, `SELECT shard, seq, hash FROM pb_audit WHERE object = ? ORDER BY shard`, headObject)
+	rows, err := q.Query(ctx, `SELECT shard, seq, hash FROM pb_audit_heads ORDER BY shard`)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit chain heads: %w", err)
 	}
@@ -387,14 +387,14 @@ func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *C
 // references as the blocks' distinct objects, none pointing at a missing block.
 func (l *Log) verifyRefs(ctx context.Context, q store.Querier, objects int64) (*Break, error) {
 	var n int64
-	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM pb_audit WHERE n = 0 AND object <> ?`, headObject).Scan(&n); err != nil {
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM pb_audit WHERE n = 0`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("counting audit references: %w", err)
 	}
 	var shard int
 	var seq int64
 	var obj, id string
 	err := q.QueryRow(ctx, `SELECT r.shard, r.seq, r.object, r.id FROM pb_audit r LEFT JOIN pb_audit a ON a.shard = r.shard AND a.seq = r.seq AND a.n > 0
-		WHERE r.n = 0 AND r.object <> ? AND (a.id IS NULL OR a.id <> r.id) LIMIT 1`, headObject).Scan(&shard, &seq, &obj, &id)
+		WHERE r.n = 0 AND (a.id IS NULL OR a.id <> r.id) LIMIT 1`).Scan(&shard, &seq, &obj, &id)
 	switch {
 	case err == nil:
 		return &Break{Shard: shard, Seq: seq, ID: id, Problem: ProblemIndex,

@@ -1,7 +1,7 @@
 -- The audit trail and cross-system links (internal/audit, internal/link).
 -- Portable SQL: BLOB becomes BYTEA on PostgreSQL. Times are Unix microseconds.
 
--- The audit trail, in one table of three kinds of rows:
+-- The audit trail, in one table of two kinds of rows:
 --  * blocks (n > 0): the entries one transaction appended to one chain, as
 --    a JSON array in chain order; seq is the first entry's, hash the last's.
 --    Each entry holds the hash of the entry before it. A block's row is
@@ -9,9 +9,7 @@
 --    entry's id);
 --  * references (n = 0): one row per further object the block touches,
 --    pointing at the block by (shard, seq): the index behind "everything that
---    happened to this object";
---  * chain heads (object '#head', id = the chain number): the last entry's
---    seq and hash, moved by every append in the appending transaction.
+--    happened to this object".
 -- SQLite appends to chain 0 only; PostgreSQL writers take any free chain
 -- (see the package doc of internal/audit).
 CREATE TABLE pb_audit (
@@ -26,39 +24,20 @@ CREATE TABLE pb_audit (
   PRIMARY KEY (object, id)
 );
 CREATE UNIQUE INDEX pb_audit_chain ON pb_audit (shard, seq) WHERE n > 0;
-INSERT INTO pb_audit (object, id, shard, seq, n, at) VALUES
-  ('#head', '00', 0, 0, 0, 0),
-  ('#head', '01', 1, 0, 0, 0),
-  ('#head', '02', 2, 0, 0, 0),
-  ('#head', '03', 3, 0, 0, 0),
-  ('#head', '04', 4, 0, 0, 0),
-  ('#head', '05', 5, 0, 0, 0),
-  ('#head', '06', 6, 0, 0, 0),
-  ('#head', '07', 7, 0, 0, 0),
-  ('#head', '08', 8, 0, 0, 0),
-  ('#head', '09', 9, 0, 0, 0),
-  ('#head', '10', 10, 0, 0, 0),
-  ('#head', '11', 11, 0, 0, 0),
-  ('#head', '12', 12, 0, 0, 0),
-  ('#head', '13', 13, 0, 0, 0),
-  ('#head', '14', 14, 0, 0, 0),
-  ('#head', '15', 15, 0, 0, 0),
-  ('#head', '16', 16, 0, 0, 0),
-  ('#head', '17', 17, 0, 0, 0),
-  ('#head', '18', 18, 0, 0, 0),
-  ('#head', '19', 19, 0, 0, 0),
-  ('#head', '20', 20, 0, 0, 0),
-  ('#head', '21', 21, 0, 0, 0),
-  ('#head', '22', 22, 0, 0, 0),
-  ('#head', '23', 23, 0, 0, 0),
-  ('#head', '24', 24, 0, 0, 0),
-  ('#head', '25', 25, 0, 0, 0),
-  ('#head', '26', 26, 0, 0, 0),
-  ('#head', '27', 27, 0, 0, 0),
-  ('#head', '28', 28, 0, 0, 0),
-  ('#head', '29', 29, 0, 0, 0),
-  ('#head', '30', 30, 0, 0, 0),
-  ('#head', '31', 31, 0, 0, 0);
+-- The chain heads: each chain's last seq and hash, moved (compare-and-swap)
+-- by every append in the appending transaction. Their own table, so moving
+-- a head changes no indexed column (on PostgreSQL a HOT update).
+CREATE TABLE pb_audit_heads (
+  shard INTEGER PRIMARY KEY,
+  seq   BIGINT  NOT NULL DEFAULT 0,
+  hash  TEXT    NOT NULL DEFAULT '',
+  at    BIGINT  NOT NULL DEFAULT 0
+);
+INSERT INTO pb_audit_heads (shard) VALUES
+  (0), (1), (2), (3), (4), (5), (6), (7),
+  (8), (9), (10), (11), (12), (13), (14), (15),
+  (16), (17), (18), (19), (20), (21), (22), (23),
+  (24), (25), (26), (27), (28), (29), (30), (31);
 
 -- A signed checkpoint of a pruned chain prefix: the seq and hash of the last
 -- pruned entry, so the first kept entry still verifies.
