@@ -198,20 +198,6 @@ func (o *observer) Duplicate(ctx context.Context, tx store.Tx, prev *store.Event
 	return o.rec.Duplicate(ctx, tx, prev)
 }
 
-// Begin and Flush batch the entries of one ingest transaction (ingest.TxObserver).
-func (o *observer) Begin(ctx context.Context, tx store.Tx) {
-	if o.rec != nil {
-		o.rec.Begin(ctx, tx)
-	}
-}
-
-func (o *observer) Flush(ctx context.Context, tx store.Tx) error {
-	if o.rec == nil {
-		return nil
-	}
-	return o.rec.Flush(ctx, tx)
-}
-
 func (o *observer) UserAction(ctx context.Context, tx store.Tx, actor, action, object string, details map[string]any) error {
 	if o.rec == nil {
 		return nil

@@ -312,7 +312,7 @@ func (l *Log) Append(ctx context.Context, tx store.Tx, entries ...*Entry) error 
 	for _, e := range entries {
 		e.seal()
 	}
-	// In a commit group (SQLite) the group's entries are chained and
+	// A transaction's entries (a commit group's, on SQLite) are chained and
 	// written together, in one statement, just before it commits: still in
 	// the transaction of the change they describe.
 	if sg, ok := tx.(store.Stager); ok {

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/patchbay/patchbay/internal/engine"
 	"github.com/patchbay/patchbay/internal/flow"
@@ -23,68 +22,18 @@ type Recorder struct {
 	log   *Log
 	flows *engine.Flows
 
-	mu      sync.Mutex
-	objs    map[string][]string // event id → object references (a cache)
-	batches map[any]*batch      // open ingest transactions
-}
-
-type batch struct {
-	entries []*Entry
-	opened  time.Time
+	mu   sync.Mutex
+	objs map[string][]string // event id → object references (a cache)
 }
 
 // NewRecorder returns a recorder writing to log; flows resolves which
 // action a step runs (to recognise core.route decisions).
 func NewRecorder(log *Log, flows *engine.Flows) *Recorder {
-	return &Recorder{log: log, flows: flows, objs: map[string][]string{}, batches: map[any]*batch{}}
+	return &Recorder{log: log, flows: flows, objs: map[string][]string{}}
 }
 
 // Log returns the recorder's log.
 func (r *Recorder) Log() *Log { return r.log }
-
-// Begin opens a batch for an ingest transaction: the entries of events
-// accepted in it are written together by Flush.
-func (r *Recorder) Begin(_ context.Context, tx store.Tx) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.batches) > 256 {
-		// Batches of transactions that failed before Flush: drop the old ones.
-		for k, b := range r.batches {
-			if time.Since(b.opened) > time.Minute {
-				delete(r.batches, k)
-			}
-		}
-	}
-	r.batches[tx.Raw()] = &batch{opened: time.Now()}
-}
-
-// Flush writes a batch opened by Begin.
-func (r *Recorder) Flush(ctx context.Context, tx store.Tx) error {
-	r.mu.Lock()
-	b := r.batches[tx.Raw()]
-	delete(r.batches, tx.Raw())
-	r.mu.Unlock()
-	if b == nil {
-		return nil
-	}
-	return r.log.Append(ctx, tx, b.entries...)
-}
-
-// add writes entries now, or into tx's open batch.
-func (r *Recorder) add(ctx context.Context, tx store.Tx, batchable bool, es ...*Entry) error {
-	if batchable {
-		r.mu.Lock()
-		b := r.batches[tx.Raw()]
-		if b != nil {
-			b.entries = append(b.entries, es...)
-		}
-		r.mu.Unlock()
-		if b != nil {
-			return nil
-		}
-	}
-	return r.log.Append(ctx, tx, es...)
-}
 
 // remember caches an event's object references for its runs' entries.
 func (r *Recorder) remember(evID string, objs []string) {
@@ -196,8 +145,7 @@ func (r *Recorder) Accepted(ctx context.Context, tx store.Tx, ev *store.Event, r
 		oe.Summary = fmt.Sprintf("%s resumed run %s at %s%s", ev.Type, w.RunID, w.StepID, describeOutcome(who, what))
 		es = append(es, oe)
 	}
-	// Manual starts come outside the ingest's batches: write them at once.
-	return r.add(ctx, tx, ev.Source != "manual", es...)
+	return r.log.Append(ctx, tx, es...)
 }
 
 // Kinds whose summary is derived when read (they are the most frequent;
@@ -327,7 +275,7 @@ func (r *Recorder) Rejected(ctx context.Context, tx store.Tx, ev *store.Event) e
 	e := r.log.NewEntry("event.rejected", []string{src}, d)
 	e.Actor = src
 	e.Summary = fmt.Sprintf("delivery to %s/%s rejected: %s", ev.Source, ev.Trigger, ev.Reason)
-	return r.add(ctx, tx, false, e)
+	return r.log.Append(ctx, tx, e)
 }
 
 // Duplicate records a delivery that repeats a stored event.
@@ -336,7 +284,7 @@ func (r *Recorder) Duplicate(ctx context.Context, tx store.Tx, prev *store.Event
 	e := r.log.NewEntry("event.duplicate", append([]string{src}, prev.Objects...), eventData(prev))
 	e.Actor = src
 	e.Summary = fmt.Sprintf("%s %s from %s/%s delivered again; ignored", prev.Type, orDash(prev.Object), prev.Source, prev.Trigger)
-	return r.add(ctx, tx, false, e)
+	return r.log.Append(ctx, tx, e)
 }
 
 // Echo records an event recognised as patchbay's own write coming back.
@@ -352,7 +300,7 @@ func (r *Recorder) Echo(ctx context.Context, tx store.Tx, ev *store.Event, reaso
 	e := r.log.NewEntry("event.echo", objs, d)
 	e.Actor = src
 	e.Summary = fmt.Sprintf("%s %s from %s/%s is patchbay's own write coming back: it starts no flow (except flows with trigger echoes: true) but resumes waits", ev.Type, orDash(ev.Object), ev.Source, ev.Trigger)
-	return r.add(ctx, tx, false, e)
+	return r.log.Append(ctx, tx, e)
 }
 
 // User records a user action.
@@ -360,7 +308,7 @@ func (r *Recorder) User(ctx context.Context, tx store.Tx, actor, action, object 
 	e := r.log.NewEntry("user."+action, []string{object}, details)
 	e.Actor = actor
 	e.Summary = fmt.Sprintf("%s: %s %s", orDash(actor), action, object)
-	return r.add(ctx, tx, false, e)
+	return r.log.Append(ctx, tx, e)
 }
 
 // Commit records what one engine transaction did: decisions, waits, writes

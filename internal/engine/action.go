@@ -271,8 +271,6 @@ func (x *exec) linkFor(ctx context.Context, s *flow.Step) (*connector.Link, erro
 	return &connector.Link{Key: key}, nil
 }
 
-// LinkReader is implemented by an observer that keeps links, so action
-// steps with a link key receive what patchbay knows of the linked objects.
 // WriteNoter is implemented by an Observer that wants to know of writes as
 // soon as a connector reports them, before the step commits (echo
 // suppression: a provider's webhook can overtake the commit).
@@ -280,6 +278,8 @@ type WriteNoter interface {
 	WritesReported(run *store.Run, step string, writes []connector.Write)
 }
 
+// LinkReader is implemented by an observer that keeps links, so action
+// steps with a link key receive what patchbay knows of the linked objects.
 type LinkReader interface {
 	ReadLink(ctx context.Context, key string) (*connector.Link, error)
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,28 +45,6 @@ type Observer interface {
 	// Duplicate is called when a delivery repeats an event already stored
 	// (prev); nothing else happens to it.
 	Duplicate(ctx context.Context, tx store.Tx, prev *store.Event) error
-}
-
-// TxObserver is implemented by an Observer that batches what it records in
-// one ingest transaction: Begin is called when the transaction's events
-// start and Flush before it commits. Calls outside Begin and Flush (Reject,
-// manual starts) must be recorded at once.
-type TxObserver interface {
-	Begin(ctx context.Context, tx store.Tx)
-	Flush(ctx context.Context, tx store.Tx) error
-}
-
-func (in *Ingest) beginObs(ctx context.Context, tx store.Tx) {
-	if t, ok := in.obs.(TxObserver); ok {
-		t.Begin(ctx, tx)
-	}
-}
-
-func (in *Ingest) flushObs(ctx context.Context, tx store.Tx) error {
-	if t, ok := in.obs.(TxObserver); ok {
-		return t.Flush(ctx, tx)
-	}
-	return nil
 }
 
 type nopObserver struct{}
@@ -261,7 +240,6 @@ func (in *Ingest) commit(batch []*request) {
 		outs := make([][]Outcome, len(live))
 		ctx := context.WithoutCancel(live[0].ctx)
 		err := in.st.Tx(ctx, func(tx store.Tx) error {
-			in.beginObs(ctx, tx)
 			var jobs []queue.Job
 			for i, r := range live {
 				out, js, err := in.accept(ctx, tx, r.b)
@@ -270,9 +248,6 @@ func (in *Ingest) commit(batch []*request) {
 				}
 				outs[i] = out
 				jobs = append(jobs, js...)
-			}
-			if err := in.flushObs(ctx, tx); err != nil {
-				return err
 			}
 			return in.q.Insert(ctx, tx, jobs...)
 		})
@@ -296,12 +271,8 @@ func (in *Ingest) commit(batch []*request) {
 }
 
 func (in *Ingest) acceptTx(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome, error) {
-	in.beginObs(ctx, tx)
 	out, jobs, err := in.accept(ctx, tx, b)
 	if err != nil {
-		return nil, err
-	}
-	if err := in.flushObs(ctx, tx); err != nil {
 		return nil, err
 	}
 	return out, in.q.Insert(ctx, tx, jobs...)
@@ -337,8 +308,6 @@ func (in *Ingest) accept(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome,
 			return nil, nil, err
 		}
 		evMap := engine.EventMap(ev)
-		matched := in.matching(ctx, b, ce, flows)
-		runs, runJobs := in.prepareRuns(ev, evMap, matched, b.Input)
 		inserted, err := in.st.InsertEvent(ctx, tx, ev)
 		if err != nil {
 			return nil, nil, err
@@ -358,41 +327,22 @@ func (in *Ingest) accept(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome,
 		if err != nil {
 			return nil, nil, err
 		}
-		o := Outcome{EventID: ev.ID}
+		o := Outcome{EventID: ev.ID, Echo: echo}
+		candidates := in.matching(ctx, b, ce, flows)
+		status := store.EventAccepted
 		if echo {
-			// patchbay's own write coming back starts no flow, except
-			// flows that asked for echoes (trigger.echoes: chaining flows
-			// through a system). It still resumes waiting runs: a wait is
-			// for a state, whoever made it.
-			if err := in.st.SetEventOutcome(ctx, tx, ev.ID, store.EventEcho, why, 0); err != nil {
+			// patchbay's own write coming back starts only flows that
+			// asked for echoes (trigger.echoes: chaining flows through a
+			// system). It still resumes waiting runs: a wait is for a
+			// state, whoever made it.
+			status = store.EventEcho
+			if err := in.st.SetEventOutcome(ctx, tx, ev.ID, status, why, 0); err != nil {
 				return nil, nil, err
 			}
-			ev.Status, ev.Reason = store.EventEcho, why
-			o.Echo = true
-			runs, runJobs = nil, nil
-			var chained []*flow.Flow
-			writerFlow := ""
-			for _, fl := range matched {
-				if !fl.Trigger.Echoes {
-					continue
-				}
-				// Never the flow that wrote: a flow is not restarted
-				// by its own write, echoes or not.
-				if writer != "" && writerFlow == "" {
-					writerFlow = "?"
-					if wr, err := in.st.GetRun(ctx, tx, writer); err == nil {
-						writerFlow = wr.Flow
-					}
-				}
-				if fl.Name == writerFlow {
-					continue
-				}
-				chained = append(chained, fl)
-			}
-			if len(chained) > 0 {
-				runs, runJobs = in.prepareRuns(ev, evMap, chained, b.Input)
-			}
+			ev.Status, ev.Reason = status, why
+			candidates = in.echoFlows(ctx, tx, candidates, writer)
 		}
+		runs, runJobs := in.prepareRuns(ev, evMap, candidates, b.Input)
 		var started []*store.Run
 		for j, r := range runs {
 			ok, err := in.st.InsertRun(ctx, tx, r)
@@ -411,29 +361,17 @@ func (in *Ingest) accept(ctx context.Context, tx store.Tx, b *Batch) ([]Outcome,
 			return nil, nil, err
 		}
 		o.Resumed = len(resumed)
-		if echo {
-			if len(started) > 0 {
-				if err := in.st.SetEventOutcome(ctx, tx, ev.ID, store.EventEcho, why, len(started)); err != nil {
-					return nil, nil, err
-				}
-				ev.Runs = len(started)
-			}
-			if len(started)+len(resumed) > 0 {
-				if err := in.obs.Accepted(ctx, tx, ev, started, resumed); err != nil {
-					return nil, nil, err
-				}
-			}
-			outs = append(outs, o)
-			continue
-		}
 		if len(started) > 0 {
-			if err := in.st.SetEventOutcome(ctx, tx, ev.ID, store.EventAccepted, "", len(started)); err != nil {
+			if err := in.st.SetEventOutcome(ctx, tx, ev.ID, status, ev.Reason, len(started)); err != nil {
 				return nil, nil, err
 			}
 			ev.Runs = len(started)
 		}
-		if err := in.obs.Accepted(ctx, tx, ev, started, resumed); err != nil {
-			return nil, nil, err
+		// An echo that did nothing is recorded as an echo only.
+		if !echo || len(started)+len(resumed) > 0 {
+			if err := in.obs.Accepted(ctx, tx, ev, started, resumed); err != nil {
+				return nil, nil, err
+			}
 		}
 		outs = append(outs, o)
 	}
@@ -474,6 +412,25 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// echoFlows keeps the flows that take echoes (trigger.echoes), never the
+// flow whose run made the write: a flow is not restarted by its own write.
+func (in *Ingest) echoFlows(ctx context.Context, tx store.Tx, flows []*flow.Flow, writer string) []*flow.Flow {
+	var out []*flow.Flow
+	for _, fl := range flows {
+		if fl.Trigger.Echoes {
+			out = append(out, fl)
+		}
+	}
+	if len(out) == 0 || writer == "" {
+		return out
+	}
+	wr, err := in.st.GetRun(ctx, tx, writer)
+	if err != nil {
+		return out
+	}
+	return slices.DeleteFunc(out, func(fl *flow.Flow) bool { return fl.Name == wr.Flow })
 }
 
 // matching keeps the flows whose trigger config selects the event, when the

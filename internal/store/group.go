@@ -163,7 +163,7 @@ func (g *grouper) runOnce(batch []*groupReq) ([]error, error) {
 		return nil, fmt.Errorf("beginning transaction: %w", err)
 	}
 	st := &staging{}
-	tx := groupTx{boundTx{boundQuerier{g.s, raw}, raw}, st}
+	tx := stagingTx{boundTx{boundQuerier{g.s, raw}, raw}, st}
 	errs := make([]error, len(batch))
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -225,25 +225,26 @@ func IsUrgent(ctx context.Context) bool { v, _ := ctx.Value(urgentKey{}).(bool);
 // GroupCommits reports whether the store merges concurrent transactions.
 func (s *Store) GroupCommits() bool { return s.group != nil }
 
-// Stager is implemented by the transactions of a commit group (SQLite):
-// work staged with Stage is done once for the whole group, just before it
-// commits, with the items of every member whose work is kept (a member
-// that fails and is rolled back to its savepoint loses its items). Writers
-// that add a row per member (the audit trail) write one statement per group
-// instead. Callers fall back to doing the work at once when a transaction
-// is not a Stager.
+// Stager is implemented by the transactions Store.Tx runs: work staged
+// with Stage is done once, just before the transaction commits, with the
+// items of every function whose work is kept. In a commit group (SQLite)
+// that is once for the whole group, and a member that fails and is rolled
+// back to its savepoint loses its items. Writers that add a row per caller
+// (the audit trail) so write one statement per transaction or group.
+// Callers fall back to doing the work at once when a transaction is not a
+// Stager (one from Store.Begin).
 type Stager interface {
 	// Stage adds item under key; flush is called once per key, in the order
 	// keys were first staged, with the kept items in staging order.
 	Stage(key any, item any, flush func(ctx context.Context, tx Tx, items []any) error)
 }
 
-type groupTx struct {
+type stagingTx struct {
 	boundTx
 	st *staging
 }
 
-func (t groupTx) Stage(key any, item any, flush func(ctx context.Context, tx Tx, items []any) error) {
+func (t stagingTx) Stage(key any, item any, flush func(ctx context.Context, tx Tx, items []any) error) {
 	t.st.stage(key, item, flush)
 }
 

@@ -142,7 +142,8 @@ func (s *Store) tx(ctx context.Context, fn func(tx Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	tx := boundTx{boundQuerier{s, raw}, raw}
+	st := &staging{}
+	tx := stagingTx{boundTx{boundQuerier{s, raw}, raw}, st}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = raw.Rollback(context.WithoutCancel(ctx))
@@ -153,6 +154,10 @@ func (s *Store) tx(ctx context.Context, fn func(tx Tx) error) (err error) {
 		}
 	}()
 	if err = fn(tx); err != nil {
+		return err
+	}
+	st.keep()
+	if err = st.flush(ctx, tx.boundTx); err != nil {
 		return err
 	}
 	if err = raw.Commit(ctx); err != nil {
@@ -231,6 +236,13 @@ func micros(t time.Time) int64 {
 	}
 	return t.UnixMicro()
 }
+
+// Micros is how the store keeps times: Unix microseconds, 0 for the zero
+// time. Packages with tables of their own (link, audit) use it too.
+func Micros(t time.Time) int64 { return micros(t) }
+
+// FromMicros is the inverse of Micros.
+func FromMicros(v int64) time.Time { return fromMicros(v) }
 
 // fromMicros is the inverse of micros.
 func fromMicros(v int64) time.Time {
