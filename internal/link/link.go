@@ -68,8 +68,9 @@ type Links struct {
 	st  *store.Store
 	now func() time.Time
 
-	mu       sync.Mutex
-	inFlight map[string][]flying // object → writes reported, maybe not committed yet
+	mu        sync.Mutex
+	inFlight  map[string][]flying // object → writes reported, not yet recorded by Written
+	lastSweep time.Time
 }
 
 // flying is a write a connector reported whose step may not have committed.
@@ -97,17 +98,14 @@ func (l *Links) InFlight(ws ...Write) {
 	if l.inFlight == nil {
 		l.inFlight = map[string][]flying{}
 	}
-	for obj, fs := range l.inFlight { // forget the old ones
-		kept := fs[:0]
-		for _, f := range fs {
-			if now.Sub(f.at) < inFlightTTL {
-				kept = append(kept, f)
+	// Written removes the notes of committed writes; what is left past the
+	// TTL belongs to steps that never committed: forget those now and then.
+	if now.Sub(l.lastSweep) >= inFlightTTL {
+		l.lastSweep = now
+		for obj, fs := range l.inFlight {
+			if now.Sub(fs[len(fs)-1].at) >= inFlightTTL {
+				delete(l.inFlight, obj)
 			}
-		}
-		if len(kept) == 0 {
-			delete(l.inFlight, obj)
-		} else {
-			l.inFlight[obj] = kept
 		}
 	}
 	for _, w := range ws {
@@ -146,22 +144,8 @@ func scanSide(r interface{ Scan(...any) error }) (Side, error) {
 	var s Side
 	var w, c, cr int64
 	err := r.Scan(&s.Object, &s.Group, &s.Version, &s.Hash, &s.recent, &s.Run, &s.Step, &w, &c, &cr)
-	s.WrittenAt, s.ChangedAt, s.CreatedAt = fromMicros(w), fromMicros(c), fromMicros(cr)
+	s.WrittenAt, s.ChangedAt, s.CreatedAt = store.FromMicros(w), store.FromMicros(c), store.FromMicros(cr)
 	return s, err
-}
-
-func fromMicros(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
 }
 
 // side returns the side of object, or false.
@@ -241,7 +225,7 @@ func (l *Links) join(ctx context.Context, tx store.Tx, object, grp string) (stri
 	}
 	var got string
 	err := tx.QueryRow(ctx, `INSERT INTO pb_link_sides (object, grp, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (object) DO UPDATE SET object = excluded.object RETURNING grp`, object, want, micros(l.now())).Scan(&got)
+		ON CONFLICT (object) DO UPDATE SET object = excluded.object RETURNING grp`, object, want, store.Micros(l.now())).Scan(&got)
 	if err != nil {
 		return "", fmt.Errorf("linking %s: %w", object, err)
 	}
@@ -283,7 +267,8 @@ func (l *Links) Written(ctx context.Context, tx store.Tx, w Write) error {
 	if want == "" {
 		want = id.New()
 	}
-	now := micros(l.now())
+	at := l.now()
+	now := store.Micros(at)
 	var got string
 	// recent keeps the last few written hashes (newest first) until an
 	// outside change is seen; recentMax bytes hold about eight sha256 hex.
@@ -303,7 +288,22 @@ func (l *Links) Written(ctx context.Context, tx store.Tx, w Write) error {
 			return fmt.Errorf("merging link groups: %w", err)
 		}
 	}
+	l.settle(w.Object, at)
 	return nil
+}
+
+// settle forgets the in-flight notes of object taken up to at: its side now
+// records the write (flyingMatch would skip them anyway). Notes of writes
+// still in flight, taken later, stay.
+func (l *Links) settle(object string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fs := slices.DeleteFunc(l.inFlight[object], func(f flying) bool { return !f.at.After(at) })
+	if len(fs) == 0 {
+		delete(l.inFlight, object)
+	} else {
+		l.inFlight[object] = fs
+	}
 }
 
 // Echo reports whether an inbound event shows exactly what patchbay last
@@ -346,7 +346,7 @@ func (l *Links) Echo(ctx context.Context, tx store.Tx, ev *store.Event) (echo bo
 			s.WrittenAt.Format(time.RFC3339), s.Run, s.Step)
 		return true, reason, s.Run, nil
 	}
-	if _, err := tx.Exec(ctx, `UPDATE pb_link_sides SET changed_at = ? WHERE object = ?`, micros(l.now()), ev.Object); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE pb_link_sides SET changed_at = ? WHERE object = ?`, store.Micros(l.now()), ev.Object); err != nil {
 		return false, "", "", fmt.Errorf("recording change of %s: %w", ev.Object, err)
 	}
 	return false, "", "", nil
