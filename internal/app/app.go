@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/patchbay/patchbay/internal/audit"
 	"github.com/patchbay/patchbay/internal/connection"
 	"github.com/patchbay/patchbay/internal/connector"
 	"github.com/patchbay/patchbay/internal/engine"
@@ -97,6 +98,7 @@ type App struct {
 	started  bool
 	extras   []func(context.Context, *App) error
 	userObs  UserObserver
+	audit    *audit.Log // with its checkpoint key
 }
 
 // DefaultDataDir is used when neither a data dir nor a database URL is given.

@@ -32,19 +32,14 @@ const EnvRetainEvery = "PATCHBAY_RETAIN_EVERY"
 func (a *App) installAudit() {
 	links := link.New(a.Store)
 	obs := &observer{links: links}
+	a.audit = audit.New(a.Store)
+	a.audit.SetKey(audit.SealedKey(a.Store, a.Keys))
 	if !strings.EqualFold(strings.TrimSpace(os.Getenv(EnvAudit)), "off") {
-		obs.rec = audit.NewRecorder(a.auditLog(), a.Flows)
+		obs.rec = audit.NewRecorder(a.audit, a.Flows)
 		a.SetUserObserver(obs)
 	}
 	a.Engine.SetObserver(obs)
 	a.Ingest.SetObserver(obs)
-	extra := a.cfg.Extra
-	a.cfg.Extra = func(mux *http.ServeMux) {
-		a.auditRoutes(mux)
-		if extra != nil {
-			extra(mux)
-		}
-	}
 	if a.cfg.Role == RoleAll || a.cfg.Role == RoleWorker {
 		a.Queue.Handle(queue.KindChore, a.workChore)
 		policy, err := audit.PolicyFromEnv()
@@ -65,13 +60,6 @@ func (a *App) installAudit() {
 			Job: queue.Job{Kind: queue.KindChore, Payload: chore{Chore: choreAuditPrune}, Unique: true}}})
 		a.log.Info("retention policy in force", "audit", policy.Audit, "runs", policy.Runs, "events", policy.Events, "every", every)
 	}
-}
-
-// auditLog returns the audit log with its checkpoint key.
-func (a *App) auditLog() *audit.Log {
-	l := audit.New(a.Store)
-	l.SetKey(audit.SealedKey(a.Store, a.Keys))
-	return l
 }
 
 const choreAuditPrune = "audit.prune"
@@ -208,23 +196,23 @@ func (o *observer) UserAction(ctx context.Context, tx store.Tx, actor, action, o
 // AuditList returns the audit entries touching object (all entries when
 // empty) made since since, oldest first.
 func (a *App) AuditList(ctx context.Context, object string, since time.Time, limit int) ([]*audit.Entry, error) {
-	return a.auditLog().List(ctx, audit.Filter{Object: object, Since: since, Limit: limit})
+	return a.audit.List(ctx, audit.Filter{Object: object, Since: since, Limit: limit})
 }
 
 // AuditVerify walks the audit chains and reports the first broken link.
 func (a *App) AuditVerify(ctx context.Context) (*audit.Report, error) {
-	return a.auditLog().Verify(ctx)
+	return a.audit.Verify(ctx)
 }
 
 // AuditExport writes the audit entries touching object (all when empty)
 // since since as JSON lines and returns how many it wrote.
 func (a *App) AuditExport(ctx context.Context, w io.Writer, since time.Time, object string) (int, error) {
-	return a.auditLog().Export(ctx, w, audit.Filter{Object: object, Since: since})
+	return a.audit.Export(ctx, w, audit.Filter{Object: object, Since: since})
 }
 
 // AuditPrune applies a retention policy now.
 func (a *App) AuditPrune(ctx context.Context, p audit.Policy) (*audit.PruneResult, error) {
-	return a.auditLog().Prune(ctx, p)
+	return a.audit.Prune(ctx, p)
 }
 
 // LinksFor returns the link group object belongs to (nil when none).
@@ -232,25 +220,10 @@ func (a *App) LinksFor(ctx context.Context, object string) (*link.Group, error) 
 	return link.New(a.Store).Lookup(ctx, a.Store.Reader(), object)
 }
 
-// auditRoutes mounts GET /api/v1/audit, /api/v1/audit/verify and /api/v1/links.
-func (a *App) auditRoutes(mux *http.ServeMux) {
-	api := func(pattern string, h func(r *http.Request) (any, error)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			token, err := a.apiToken()
-			if err != nil || !authorized(r, token) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="patchbay"`)
-				writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "missing or wrong API token (Authorization: Bearer …)"})
-				return
-			}
-			v, err := h(r)
-			if err != nil {
-				a.writeErr(w, r, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, v)
-		})
-	}
-	api("GET /api/v1/audit", func(r *http.Request) (any, error) {
+// auditRoutes mounts GET /api/v1/audit, /api/v1/audit/verify and
+// /api/v1/links with routes' api helper (token check, errors by kind).
+func (a *App) auditRoutes(api func(pattern string, h func(w http.ResponseWriter, r *http.Request) (any, error))) {
+	api("GET /api/v1/audit", func(_ http.ResponseWriter, r *http.Request) (any, error) {
 		q := r.URL.Query()
 		since, err := parseSince(q.Get("since"), time.Now())
 		if err != nil {
@@ -263,8 +236,8 @@ func (a *App) auditRoutes(mux *http.ServeMux) {
 		}
 		return es, err
 	})
-	api("GET /api/v1/audit/verify", func(r *http.Request) (any, error) { return a.AuditVerify(r.Context()) })
-	api("GET /api/v1/links", func(r *http.Request) (any, error) {
+	api("GET /api/v1/audit/verify", func(_ http.ResponseWriter, r *http.Request) (any, error) { return a.AuditVerify(r.Context()) })
+	api("GET /api/v1/links", func(_ http.ResponseWriter, r *http.Request) (any, error) {
 		obj := r.URL.Query().Get("object")
 		if obj == "" {
 			return nil, fault.Errorf(fault.Invalid, "object is required")

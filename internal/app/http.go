@@ -118,6 +118,7 @@ func (a *App) routes(mux *http.ServeMux, token string) {
 	})
 	api("GET /api/v1/connectors", func(w http.ResponseWriter, r *http.Request) (any, error) { return a.cfg.Registry.Specs(), nil })
 	api("GET /api/v1/connections", func(w http.ResponseWriter, r *http.Request) (any, error) { return a.Conns.List(r.Context()) })
+	a.auditRoutes(api)
 }
 
 func authorized(r *http.Request, token string) bool {

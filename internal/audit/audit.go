@@ -21,10 +21,10 @@
 // change, so chain order is commit order and a rolled-back transaction
 // leaves no trace. On PostgreSQL many processes commit at once: a
 // transaction appends to the chain derived from it, from the head its
-// process last wrote there, in one statement (a CTE moves the head and
-// inserts the rows only if the head matched; a stale writer waits for the
-// head's lock, finds it moved and writes nothing); otherwise it takes a free
-// head with SELECT … FOR UPDATE SKIP LOCKED. Concurrent commits thus spread
+// process last wrote there, in one statement (a CTE locks the head with
+// SKIP LOCKED, moves it and inserts the rows only if it was free and
+// matched; a writer whose head is busy or stale writes nothing); otherwise
+// it takes a free head with SELECT … FOR UPDATE SKIP LOCKED. Concurrent commits thus spread
 // over the chains instead of queueing on one lock. SQLite has a single
 // writer: it uses chain 0, keeps the head in memory and re-reads it only
 // when the compare-and-swap finds that another process (a CLI command) or a
@@ -313,8 +313,8 @@ func (l *Log) Append(ctx context.Context, tx store.Tx, entries ...*Entry) error 
 		e.seal()
 	}
 	// A transaction's entries (a commit group's, on SQLite) are chained and
-	// written together, in one statement, just before it commits: still in
-	// the transaction of the change they describe.
+	// written together, in one append, just before it commits: still in the
+	// transaction of the change they describe.
 	if sg, ok := tx.(store.Stager); ok {
 		sg.Stage(l, entries, l.flushStaged)
 		return nil
@@ -550,17 +550,23 @@ func newBlock(entries []*Entry) (*block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding audit entries: %w", err)
 	}
-	b := &block{entries: entries, body: body}
+	return &block{entries: entries, body: body, objects: blockObjects(entries)}, nil
+}
+
+// blockObjects lists the distinct objects a block's entries touch, in
+// order: the first is the block row's own, the others get reference rows.
+func blockObjects(entries []*Entry) []string {
+	var out []string
 	seen := make(map[string]struct{}, 4)
 	for _, e := range entries {
 		for _, o := range e.Objects {
 			if _, ok := seen[o]; !ok {
 				seen[o] = struct{}{}
-				b.objects = append(b.objects, o)
+				out = append(out, o)
 			}
 		}
 	}
-	return b, nil
+	return out
 }
 
 func (b *block) first() *Entry { return b.entries[0] }
@@ -606,10 +612,10 @@ const insertRows = `INSERT INTO pb_audit (object, id, shard, seq, n, at, entries
 // writeBlocks moves the chain head from old to next (compare-and-swap) and
 // inserts the blocks and their references. It reports false, having written
 // nothing, when the head was not at old. On PostgreSQL a small append is
-// one statement: the head update in a CTE, the rows inserted only if it
-// matched (a writer whose cached head is stale waits for the head's lock,
-// then finds it moved and writes nothing). On SQLite it is two: the head
-// moved, then the rows.
+// one statement: the head locked (SKIP LOCKED) and moved in a CTE, the rows
+// inserted only if that worked. Otherwise (SQLite; a large PostgreSQL
+// append, which may wait for a busy head) it is the head update, then the
+// rows.
 func (l *Log) writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, shard int, old, next chainHead) (bool, error) {
 	at := blocks[len(blocks)-1].last().At.UnixMicro()
 	const moveHead = `UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ?`

@@ -309,13 +309,7 @@ func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *C
 			return 0, 0, nil, err
 		}
 		n += int64(len(b.entries))
-		objs := map[string]struct{}{}
-		for _, e := range b.entries {
-			for _, o := range e.Objects {
-				objs[o] = struct{}{}
-			}
-		}
-		if len(objs) > 0 {
+		if objs := blockObjects(b.entries); len(objs) > 0 {
 			refs += int64(len(objs) - 1) // the first is the block's own row
 		}
 		if brk != nil {

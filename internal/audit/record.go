@@ -32,9 +32,6 @@ func NewRecorder(log *Log, flows *engine.Flows) *Recorder {
 	return &Recorder{log: log, flows: flows, objs: map[string][]string{}}
 }
 
-// Log returns the recorder's log.
-func (r *Recorder) Log() *Log { return r.log }
-
 // remember caches an event's object references for its runs' entries.
 func (r *Recorder) remember(evID string, objs []string) {
 	r.mu.Lock()
@@ -120,8 +117,12 @@ func (r *Recorder) Accepted(ctx context.Context, tx store.Tx, ev *store.Event, r
 	e.Actor = src
 	es := make([]*Entry, 0, 1+len(resumed))
 	es = append(es, e)
+	var who string
+	var what map[string]any
+	if len(resumed) > 0 {
+		who, what = outcomeOf(ev)
+	}
 	for _, w := range resumed {
-		who, what := outcomeOf(ev)
 		od := eventData(ev)
 		od["step"] = w.StepID
 		for k, v := range what {

@@ -167,21 +167,6 @@ func (l *Log) checkCheckpoint(ctx context.Context, c *Checkpoint) error {
 	return nil
 }
 
-// Checkpoints returns the checkpoint of each pruned chain.
-func (l *Log) Checkpoints(ctx context.Context) ([]*Checkpoint, error) {
-	m, err := l.checkpoints(ctx, l.st.Reader())
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Checkpoint, 0, len(m))
-	for s := 0; s < Shards; s++ {
-		if c := m[s]; c != nil {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
 func (l *Log) checkpoints(ctx context.Context, q store.Querier) (map[int]*Checkpoint, error) {
 	rows, err := q.Query(ctx, `SELECT shard, seq, hash, pruned, cutoff, at, key_id, mac FROM pb_audit_checkpoints`)
 	if err != nil {
@@ -340,11 +325,8 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 			return nil
 		}
 		for _, v := range vs {
-			blk, err := newBlock(v.entries)
-			if err != nil {
-				return err
-			}
-			for _, o := range blk.objects[min(1, len(blk.objects)):] {
+			objs := blockObjects(v.entries)
+			for _, o := range objs[min(1, len(objs)):] {
 				if len(args) > 0 {
 					sb.WriteString(", ")
 				}
