@@ -465,6 +465,10 @@ var (
 	envRE        = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
+// ValidConnectionName reports whether name is a valid connection name
+// (lower-case letters, digits, - and _, starting with a letter).
+func ValidConnectionName(name string) bool { return connectionRE.MatchString(name) }
+
 const (
 	formFlowName = "lower-case letters, digits, - and _, starting with a letter (at most 64)"
 	formIdent    = "letters, digits and _, not starting with a digit (at most 64)"

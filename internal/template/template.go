@@ -16,10 +16,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"regexp"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -60,8 +62,10 @@ type entry struct {
 	src  []byte
 }
 
-// load reads every embedded template.
-func load() ([]entry, error) {
+// load reads every embedded template, once (they are compiled in).
+var load = sync.OnceValues(loadAll)
+
+func loadAll() ([]entry, error) {
 	names, err := fs.Glob(templates.Files, "*.yaml")
 	if err != nil {
 		return nil, err
@@ -83,10 +87,7 @@ func load() ([]entry, error) {
 		}
 		for role, c := range f.Connections {
 			info.Roles[role] = c.Connector
-			info.Connections[role] = c.Connection
-			if c.Connection == "" {
-				info.Connections[role] = c.Connector
-			}
+			info.Connections[role] = c.Connection // the parser defaults it to the connector
 		}
 		out = append(out, entry{info: info, src: src})
 	}
@@ -142,15 +143,8 @@ func (i *Info) paramNames() string {
 }
 
 func (i *Info) roleNames() string {
-	var n []string
-	for r := range i.Roles {
-		n = append(n, r)
-	}
-	sort.Strings(n)
-	return strings.Join(n, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(i.Roles)), ", ")
 }
-
-var connectionRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 
 // ParseValue reads a raw parameter value (as given on the command line) as
 // the parameter's type: a number for int and number, true/false for bool, a
@@ -180,11 +174,7 @@ func ParseValue(p Param, raw string) (any, error) {
 		}
 		v = b
 	case "duration":
-		s := strings.TrimSpace(raw)
-		if _, err := connector.ParseDuration(s); err != nil {
-			return nil, fmt.Errorf("want a duration such as 90s, 15m or 7d, got %q", raw)
-		}
-		v = s
+		v = strings.TrimSpace(raw) // checked below
 	case "list", "object":
 		var x any
 		if err := yaml.Unmarshal([]byte(raw), &x); err != nil {
@@ -219,14 +209,10 @@ func ParseValue(p Param, raw string) (any, error) {
 	default:
 		return nil, fmt.Errorf("parameter type %q cannot be set", p.Type)
 	}
-	if len(p.Enum) > 0 {
-		ok := false
-		for _, e := range p.Enum {
-			ok = ok || fmt.Sprint(e) == fmt.Sprint(v)
-		}
-		if !ok {
-			return nil, fmt.Errorf("want one of %v, got %q", p.Enum, raw)
-		}
+	// The checks every parameter value gets (durations, enums), as the
+	// engine makes them on a run's input.
+	if err := connector.CheckValue(connector.Field{Name: p.Name, Type: connector.Type(p.Type), Enum: p.Enum}, v); err != nil {
+		return nil, fmt.Errorf("%v (got %q)", err, raw)
 	}
 	return v, nil
 }
@@ -263,9 +249,21 @@ func Render(name string, params map[string]string, conns map[string]string) ([]b
 	if err != nil {
 		return nil, err
 	}
+	out, err := render(info, src, params, conns)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := flow.Load(info.File, out, nil); err != nil {
+		return nil, fault.E(fault.Invalid, "template "+info.Name+" with these parameters is not a valid flow", err)
+	}
+	return out, nil
+}
+
+// render checks params and conns against the template and edits its source.
+func render(info *Info, src []byte, params map[string]string, conns map[string]string) ([]byte, error) {
 	values := map[string]any{}
 	var problems []string
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		p, ok := info.Param(k)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("unknown parameter %q (parameters of %s: %s)", k, info.Name, info.paramNames()))
@@ -283,12 +281,12 @@ func Render(name string, params map[string]string, conns map[string]string) ([]b
 			problems = append(problems, fmt.Sprintf("parameter %s is required (--param %s=…): %s", p.Name, p.Name, p.Doc))
 		}
 	}
-	for _, role := range sortedKeys(conns) {
+	for _, role := range slices.Sorted(maps.Keys(conns)) {
 		if _, ok := info.Roles[role]; !ok {
 			problems = append(problems, fmt.Sprintf("unknown role %q (roles of %s: %s)", role, info.Name, info.roleNames()))
 			continue
 		}
-		if !connectionRE.MatchString(conns[role]) {
+		if !flow.ValidConnectionName(conns[role]) {
 			problems = append(problems, fmt.Sprintf("connection %q for role %s: want lower-case letters, digits, - and _, starting with a letter", conns[role], role))
 		}
 	}
@@ -299,33 +297,22 @@ func Render(name string, params map[string]string, conns map[string]string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("rendering template %s: %w", info.Name, err)
 	}
-	if _, err := flow.Load(info.File, out, nil); err != nil {
-		return nil, fault.E(fault.Invalid, "template "+info.Name+" with these parameters is not a valid flow", err)
-	}
 	return out, nil
 }
 
 // Install renders a template and applies it as a flow (its name is the
 // template's), by the user by.
 func Install(ctx context.Context, a *app.App, name string, params, conns map[string]string, by string) (*app.ApplyResult, error) {
-	info, _, err := Get(name)
+	info, src, err := Get(name)
 	if err != nil {
 		return nil, err
 	}
-	src, err := Render(name, params, conns)
+	out, err := render(info, src, params, conns)
 	if err != nil {
 		return nil, err
 	}
-	return a.ApplyFlow(ctx, info.File, src, by)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	// ApplyFlow validates the flow and reports problems with positions.
+	return a.ApplyFlow(ctx, info.File, out, by)
 }
 
 // splice is one replacement of src[from:to].
