@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/patchbay/patchbay/internal/connector"
 	"github.com/patchbay/patchbay/internal/engine"
 	"github.com/patchbay/patchbay/internal/fault"
 	"github.com/patchbay/patchbay/internal/store"
@@ -270,6 +272,33 @@ func (a *App) ListEvents(ctx context.Context, f store.EventFilter, withData bool
 		}
 	}
 	return out, nil
+}
+
+// WrongConnectorError says a connection uses another connector than the
+// caller named.
+type WrongConnectorError struct{ Connection, Uses, Want string }
+
+func (e *WrongConnectorError) Error() string {
+	return fmt.Sprintf("connection %s uses connector %s, not %s", e.Connection, e.Uses, e.Want)
+}
+
+// SetupConnection runs a connection's setup helper: it checks the
+// credentials and registers (or repairs) the provider's webhooks to
+// publicURL/hooks/NAME/; safe to repeat. connectorName, when not empty, is
+// the connector the caller expects the connection to use.
+func (a *App) SetupConnection(ctx context.Context, name, connectorName, publicURL string, dryRun bool) (*connector.SetupReport, error) {
+	conn, spec, err := a.Conns.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if connectorName != "" && spec.Name != connectorName {
+		return nil, &WrongConnectorError{Connection: name, Uses: spec.Name, Want: connectorName}
+	}
+	s, ok := conn.(connector.Setupper)
+	if !ok {
+		return nil, fmt.Errorf("connector %s has no setup helper", spec.Name)
+	}
+	return s.Setup(ctx, &connector.SetupRequest{HookURL: strings.TrimRight(publicURL, "/") + "/hooks/" + name + "/", DryRun: dryRun})
 }
 
 // PutConnection creates or replaces a connection.

@@ -809,24 +809,16 @@ func connectionCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.withApp(cmd.Context(), func(a *app.App) error {
-				conn, spec, err := a.Conns.Get(cmd.Context(), args[1])
-				if err != nil {
-					return err
-				}
-				if spec.Name != args[0] {
-					return usageError{fmt.Errorf("connection %s uses connector %s, not %s", args[1], spec.Name, args[0])}
-				}
-				s, ok := conn.(connector.Setupper)
-				if !ok {
-					return fmt.Errorf("connector %s has no setup helper", spec.Name)
-				}
 				if publicURL == "" {
 					publicURL = os.Getenv("PATCHBAY_PUBLIC_URL")
 				}
 				if publicURL == "" {
 					return usageError{errors.New("--public-url (or PATCHBAY_PUBLIC_URL) is required: the URL the provider posts webhooks to")}
 				}
-				rep, err := s.Setup(cmd.Context(), &connector.SetupRequest{HookURL: strings.TrimRight(publicURL, "/") + "/hooks/" + args[1] + "/", DryRun: dryRun})
+				rep, err := a.SetupConnection(cmd.Context(), args[1], args[0], publicURL, dryRun)
+				if wc := (*app.WrongConnectorError)(nil); errors.As(err, &wc) {
+					return usageError{err}
+				}
 				if err != nil {
 					return err
 				}

@@ -16,8 +16,7 @@ import (
 
 // The generic demo: a webhook flow that maps an event and posts it to a
 // sink served by patchbay itself at /demo/sink. Beside it run the sandboxes
-// with the UC1 and UC8 templates (demo_sandbox.go); demoExtras lets other
-// files add more.
+// with the UC1 and UC8 templates (demo_sandbox.go).
 const demoFlow = `# The generic demo flow: receives a JSON webhook, maps it, and posts the
 # result to the demo sink. Installed by patchbay up --demo.
 name: demo-webhook-to-sink
@@ -68,37 +67,11 @@ func (s *demoSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"ok":true}`))
 }
 
-// demoExtras lets the sandboxes add their part of the demo: extra HTTP
-// handlers, setup after start, and lines of the guided path.
-var demoExtras []demoExtra
-
-type demoExtra struct {
-	mount func(mux *http.ServeMux, cfg *app.Config) error
-	setup func(ctx context.Context, a *app.App, info map[string]any) ([]string, error)
-	close func()
-}
-
 func runDemo(ctx context.Context, g *globals, o *serveOpts) error {
 	sink := &demoSink{}
 	prepare := func(cfg *app.Config) {
-		cfg.Extra = func(mux *http.ServeMux) {
-			mux.Handle("/demo/sink", sink)
-			for _, x := range demoExtras {
-				if x.mount != nil {
-					if err := x.mount(mux, cfg); err != nil {
-						fmt.Fprintln(g.stderr, "demo:", err)
-					}
-				}
-			}
-		}
+		cfg.Extra = func(mux *http.ServeMux) { mux.Handle("/demo/sink", sink) }
 	}
-	defer func() {
-		for _, x := range demoExtras {
-			if x.close != nil {
-				x.close()
-			}
-		}
-	}()
 	sb, err := startDemoSandboxes(g, o)
 	if err != nil {
 		return err
@@ -123,17 +96,6 @@ func runDemo(ctx context.Context, g *globals, o *serveOpts) error {
 		if err := setupDemoSandboxes(ctx, a, sb, info); err != nil {
 			return err
 		}
-		var lines []string
-		for _, x := range demoExtras {
-			if x.setup == nil {
-				continue
-			}
-			l, err := x.setup(ctx, a, info)
-			if err != nil {
-				return err
-			}
-			lines = append(lines, l...)
-		}
 		demoFile := ""
 		if a.Config().DataDir != "" {
 			demoFile = filepath.Join(a.Config().DataDir, "demo.json")
@@ -154,9 +116,6 @@ func runDemo(ctx context.Context, g *globals, o *serveOpts) error {
 		fmt.Fprintf(w, "  2. see the runs:    patchbay %s run ls\n", data)
 		fmt.Fprintf(w, "  3. see a timeline:  patchbay %s run show <run id>\n", data)
 		fmt.Fprintf(w, "  4. see deliveries:  curl -s %s/demo/sink\n", base)
-		for _, l := range lines {
-			fmt.Fprintln(w, l)
-		}
 		fmt.Fprintf(w, "\nAPI token (for /api/v1): %s\n", token)
 		if demoFile != "" {
 			fmt.Fprintf(w, "URLs and credentials of patchbay and the sandboxes: %s\n", demoFile)

@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchbay/patchbay/internal/app"
-	"github.com/patchbay/patchbay/internal/connector"
 	"github.com/patchbay/patchbay/internal/sandbox"
 	"github.com/patchbay/patchbay/internal/template"
 )
@@ -94,17 +93,11 @@ func setupDemoSandboxes(ctx context.Context, a *app.App, sb *sandbox.Sandboxes, 
 		if err := a.PutConnection(ctx, c.name, c.name, c.values, "demo"); err != nil {
 			return fmt.Errorf("creating connection %s: %w", c.name, err)
 		}
-		conn, _, err := a.Conns.Get(ctx, c.name)
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := a.SetupConnection(sctx, c.name, c.name, a.URL(), false)
+		cancel()
 		if err != nil {
-			return fmt.Errorf("opening connection %s: %w", c.name, err)
-		}
-		if s, ok := conn.(connector.Setupper); ok {
-			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			_, err := s.Setup(sctx, &connector.SetupRequest{HookURL: a.URL() + "/hooks/" + c.name + "/"})
-			cancel()
-			if err != nil {
-				return fmt.Errorf("setting up connection %s: %w", c.name, err)
-			}
+			return fmt.Errorf("setting up connection %s: %w", c.name, err)
 		}
 	}
 	for _, name := range demoTemplates {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchbay/patchbay/internal/app"
-	"github.com/patchbay/patchbay/internal/fault"
 	"github.com/patchbay/patchbay/internal/template"
 )
 
@@ -71,10 +70,6 @@ func templateCmd(g *globals) *cobra.Command {
 					return perr
 				}
 				if err != nil {
-					if fault.KindOf(err) == fault.Invalid || fault.KindOf(err) == fault.NotFound {
-						fmt.Fprintln(g.stderr, "error:", err)
-						return exitError{ExitFailure}
-					}
 					return err
 				}
 				return g.print(res, func(w *tabwriter.Writer) {
