@@ -12,34 +12,14 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	_ "github.com/patchbay/patchbay/internal/connector/all"
 	"github.com/patchbay/patchbay/internal/store"
 )
 
 func startApp(t *testing.T, cfg app.Config) *app.App {
-	t.Helper()
-	if cfg.DataDir == "" && cfg.DBURL == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
 	cfg.APIToken = "test-token"
-	a, err := app.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return a
+	return apptest.Start(t, cfg)
 }
 
 type sink struct {

@@ -7,65 +7,28 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"os/signal"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/store"
 )
 
-// The crash test re-executes this test binary as a child running patchbay
-// (env crashChildEnv set), kills it with SIGKILL at random moments while
-// events keep arriving, and restarts it, at least 20 times. Afterwards every
-// accepted event has exactly one run, every run succeeded, and no external
-// write was repeated except the one step each run had in flight at a kill.
-
-const crashChildEnv = "PATCHBAY_CRASH_CHILD"
+// The crash test runs patchbay as a child process (apptest.Child), kills it
+// with SIGKILL at random moments while events keep arriving, and restarts
+// it, at least 20 times. Afterwards every accepted event has exactly one
+// run, every run succeeded, and no external write was repeated except the
+// one step each run had in flight at a kill.
 
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(crashChildEnv); spec != "" {
-		os.Exit(crashChild(spec))
-	}
+	apptest.RunChildIfAsked()
 	os.Exit(m.Run())
-}
-
-type crashSpec struct {
-	Data string `json:"data"`
-	Addr string `json:"addr"`
-}
-
-func crashChild(spec string) int {
-	var cs crashSpec
-	if err := json.Unmarshal([]byte(spec), &cs); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
-	}
-	a, err := app.Open(context.Background(), app.Config{DataDir: cs.Data, Addr: cs.Addr, APIToken: "t", Workers: 8,
-		FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Hour})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	if err := a.Start(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = a.Stop(ctx)
-	return 0
 }
 
 const crashFlow = `
@@ -127,38 +90,14 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	must(t, setup.Stop(ctx))
 
-	port := freePort(t)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	spec, _ := json.Marshal(crashSpec{Data: dir, Addr: addr})
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+string(spec))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			resp, err := http.Get("http://" + addr + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return cmd
-				}
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		_ = cmd.Process.Kill()
-		t.Fatalf("child did not start:\n%s", out.String())
-		return nil
-	}
+	child := apptest.NewChild(t, apptest.ChildConfig{Data: dir, Workers: 8, FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Hour})
+	base := child.URL()
 
 	acked := make([]bool, events)
 	var ackMu sync.Mutex
 	send := func(i int) bool {
 		body := fmt.Sprintf(`{"n":%d}`, i)
-		req, _ := http.NewRequest("POST", "http://"+addr+"/hooks/in/webhook", bytes.NewBufferString(body))
+		req, _ := http.NewRequest("POST", base+"/hooks/in/webhook", bytes.NewBufferString(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Event-Id", "ev-"+strconv.Itoa(i))
 		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
@@ -214,17 +153,16 @@ func TestCrashRecovery(t *testing.T) {
 	}
 
 	for k := 0; k < kills; k++ {
-		cmd := start()
+		child.Start()
 		stop := make(chan struct{})
 		wg := pump(stop)
 		time.Sleep(time.Duration(40+rand.IntN(260)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		child.Kill()
 		close(stop)
 		wg.Wait()
 	}
 	// Final life: deliver what is left, replay everything, let runs finish.
-	cmd := start()
+	child.Start()
 	for i := 0; i < events; i++ {
 		if !acked[i] {
 			for !send(i) {
@@ -252,8 +190,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
+	child.Stop()
 
 	if counts[store.RunSucceeded] != events || len(counts) != 1 {
 		t.Fatalf("runs by status %v, want %d succeeded and nothing else", counts, events)
@@ -322,12 +259,3 @@ func must(t *testing.T, err error) {
 }
 
 var ctx = context.Background()
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}

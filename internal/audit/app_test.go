@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/audit"
 	"github.com/patchbay/patchbay/internal/cli"
 	_ "github.com/patchbay/patchbay/internal/connector/all"
@@ -21,36 +22,10 @@ import (
 )
 
 func startApp(t *testing.T, dir string) *app.App {
-	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{DataDir: dir, Addr: "127.0.0.1:0", APIToken: "t",
-		FetchPollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return a
+	return apptest.Start(t, app.Config{DataDir: dir, FetchPollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour})
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+var waitFor = apptest.WaitFor
 
 func post(t *testing.T, url, token string, body any) {
 	t.Helper()
@@ -139,12 +114,11 @@ steps:
       json: ${{ trigger.data.body.data }}
 `
 
-// TestEchoSuppression: a flow writes to a sink that echoes the write back as
-// a webhook to the flow's own trigger. The echo is recognised (event status
-// echo, an audit entry) and starts no run, so there is no loop; a different
-// change to the same object still starts a run.
-func TestEchoSuppression(t *testing.T) {
-	t.Parallel()
+// startEchoing starts patchbay with a webhook connection "in" (object
+// sink:item/<id>, content hash of data) and an HTTP connection "sink" to an
+// echoSink that posts every write back to "in".
+func startEchoing(t *testing.T) (*app.App, *echoSink, string) {
+	t.Helper()
 	ctx := context.Background()
 	a := startApp(t, t.TempDir())
 	sink := &echoSink{}
@@ -158,6 +132,17 @@ func TestEchoSuppression(t *testing.T) {
 	must(t, a.PutConnection(ctx, "in", "http", map[string]any{"webhook_secret": "s3cret", "webhook_object": "id",
 		"webhook_object_type": "sink:item", "webhook_hash": "data"}, "test"))
 	must(t, a.PutConnection(ctx, "sink", "http", map[string]any{"base_url": srv.URL, "allow": []any{"127.0.0.1"}}, "test"))
+	return a, sink, hook
+}
+
+// TestEchoSuppression: a flow writes to a sink that echoes the write back as
+// a webhook to the flow's own trigger. The echo is recognised (event status
+// echo, an audit entry) and starts no run, so there is no loop; a different
+// change to the same object still starts a run.
+func TestEchoSuppression(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, sink, hook := startEchoing(t)
 	if _, err := a.ApplyFlow(ctx, "sync.yaml", []byte(syncFlow), "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -539,18 +524,7 @@ steps:
 func TestEchoesChainFlows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	a := startApp(t, t.TempDir())
-	sink := &echoSink{}
-	srv := httptest.NewServer(sink)
-	t.Cleanup(srv.Close)
-	t.Cleanup(sink.wg.Wait)
-	hook := a.URL() + "/hooks/in/webhook"
-	sink.mu.Lock()
-	sink.hook = hook
-	sink.mu.Unlock()
-	must(t, a.PutConnection(ctx, "in", "http", map[string]any{"webhook_secret": "s3cret", "webhook_object": "id",
-		"webhook_object_type": "sink:item", "webhook_hash": "data"}, "test"))
-	must(t, a.PutConnection(ctx, "sink", "http", map[string]any{"base_url": srv.URL, "allow": []any{"127.0.0.1"}}, "test"))
+	a, sink, hook := startEchoing(t)
 	for name, src := range map[string]string{"sync.yaml": syncEchoesFlow, "chained.yaml": chainedFlow, "plain.yaml": plainFlow, "waiter.yaml": waiterFlow} {
 		if _, err := a.ApplyFlow(ctx, name, []byte(src), "test"); err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/audit"
 	"github.com/patchbay/patchbay/internal/store"
 	"github.com/patchbay/patchbay/internal/store/postgres"
@@ -19,9 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(crashChildEnv); spec != "" {
-		os.Exit(crashChild(spec))
-	}
+	apptest.RunChildIfAsked() // TestCrashAtomicity's child patchbay
 	os.Exit(pgtest.Main(m))
 }
 

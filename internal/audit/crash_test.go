@@ -6,65 +6,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/audit"
 	"github.com/patchbay/patchbay/internal/store"
 	"github.com/patchbay/patchbay/internal/store/sqlite"
 )
 
-// The crash test re-executes this test binary as a child running patchbay
-// (crashChildEnv set), kills it with SIGKILL at random moments while events
+// The crash test runs patchbay as a child process (apptest.Child), kills it with SIGKILL at random moments while events
 // keep arriving, at least ten times, and after every kill looks at what the
 // child committed: every committed step's audit entries are there, and no
 // audit entry describes a step, a run start or a run end that was not
 // committed (the invariant "a step's result and its audit entries commit in
 // one transaction").
-
-const crashChildEnv = "PATCHBAY_AUDIT_CRASH_CHILD"
-
-type crashSpec struct {
-	Data string `json:"data"`
-	Addr string `json:"addr"`
-}
-
-func crashChild(spec string) int {
-	var cs crashSpec
-	if err := json.Unmarshal([]byte(spec), &cs); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
-	}
-	a, err := app.Open(context.Background(), app.Config{DataDir: cs.Data, Addr: cs.Addr, APIToken: "t", Workers: 16,
-		FetchPollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	if err := a.Start(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = a.Stop(ctx)
-	return 0
-}
 
 const crashFlow = `
 name: crashy
@@ -149,8 +112,10 @@ func TestCrashAtomicity(t *testing.T) {
 	// At least 12 kills, and more (up to 40) until 100 events were
 	// acknowledged: on a loaded machine a child spends much of its life
 	// starting.
+	child := apptest.NewChild(t, apptest.ChildConfig{Data: dir, Workers: 16, FetchPollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour})
+	base := child.URL()
 	for cycle := 0; cycle < 12 || (acked.Load() < 100 && cycle < 40); cycle++ {
-		child, base := startChild(t, dir)
+		child.Start()
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for w := 0; w < 4; w++ {
@@ -180,15 +145,14 @@ func TestCrashAtomicity(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(150+rand.IntN(600)) * time.Millisecond)
-		_ = child.Process.Signal(syscall.SIGKILL)
-		_ = child.Wait()
+		child.Kill()
 		close(stop)
 		wg.Wait()
 		kills++
 		checkCommitted(t, dir, false)
 	}
 	// A last run finishes everything the kills interrupted.
-	child, _ := startChild(t, dir)
+	child.Start()
 	waitFor(t, "every run to finish", 60*time.Second, func() bool {
 		st := openStore(t, dir)
 		defer st.Close()
@@ -196,42 +160,11 @@ func TestCrashAtomicity(t *testing.T) {
 		must(t, err)
 		return counts[store.RunQueued]+counts[store.RunRunning]+counts[store.RunWaiting] == 0
 	})
-	_ = child.Process.Signal(syscall.SIGTERM)
-	_ = child.Wait()
+	child.Stop()
 	runs := checkCommitted(t, dir, true)
 	t.Logf("%d kills, %d events sent (%d acknowledged), %d runs, %d writes", kills, sent.Load(), acked.Load(), runs, writes.Load())
 	if kills < 10 || runs < 50 {
 		t.Fatalf("too little happened: %d kills, %d runs", kills, runs)
-	}
-}
-
-func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	addr := l.Addr().String()
-	l.Close()
-	spec, _ := json.Marshal(crashSpec{Data: dir, Addr: addr})
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(spec))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	must(t, cmd.Start())
-	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return cmd, base
-			}
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("child did not start: %s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -3,90 +3,21 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/store"
 )
 
-// The SIGKILL test runs patchbay as a child process (this test binary,
-// re-executed), so it can be killed for real while the sandboxes live on
-// in the parent.
-
-const childEnv = "PATCHBAY_E2E_CHILD"
+// The SIGKILL test runs patchbay as a child process (apptest.Child), so it
+// can be killed for real while the sandboxes live on in the parent.
 
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(childEnv); spec != "" {
-		os.Exit(runChild(spec))
-	}
+	apptest.RunChildIfAsked()
 	os.Exit(m.Run())
-}
-
-type childSpec struct {
-	Data string `json:"data"`
-	Addr string `json:"addr"`
-}
-
-func runChild(spec string) int {
-	var cs childSpec
-	if err := json.Unmarshal([]byte(spec), &cs); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 2
-	}
-	a, err := app.Open(context.Background(), app.Config{DataDir: cs.Data, Addr: cs.Addr, APIToken: "t",
-		FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Second})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	if err := a.Start(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		return 1
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = a.Stop(ctx)
-	return 0
-}
-
-func startChild(t *testing.T, spec childSpec) *exec.Cmd {
-	t.Helper()
-	b, _ := json.Marshal(spec)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
-	logf, err := os.OpenFile(filepath.Join(spec.Data, "child.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_, _ = cmd.Process.Wait()
-		logf.Close()
-	})
-	// Ready when it answers on its port.
-	waitFor(t, "the child patchbay to listen", 30*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp", spec.Addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return cmd
 }
 
 // TestKilledWhileWaitingForApproval: UC1's run is parked on the review when
@@ -102,34 +33,25 @@ func TestKilledWhileWaitingForApproval(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	spec := childSpec{Data: dir, Addr: addr}
+	child := apptest.NewChild(t, apptest.ChildConfig{Data: dir, FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Second})
 
 	// Set up as `patchbay connection add`, `template install` and
 	// `connection setup` would, from a client sharing the data directory.
 	ctx := context.Background()
-	cli, err := app.Open(ctx, app.Config{DataDir: dir, Role: app.RoleClient, PublicURL: "http://" + addr})
+	cli, err := app.Open(ctx, app.Config{DataDir: dir, Role: app.RoleClient, PublicURL: child.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cli.Stop(context.Background()) })
 	w.configure(t, cli)
-	registerWebhooks(t, cli, "http://"+addr+"/hooks/iconik/")
+	registerWebhooks(t, cli, child.URL()+"/hooks/iconik/")
 
-	child := startChild(t, spec)
+	child.Start()
 	const title = "Spring Launch Trailer (kill -9)"
 	asset := w.newAsset(t, title, trailerMD)
 	runID, pid := awaitReview(t, cli, asset, wait)
 
-	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = child.Process.Wait()
+	child.Kill()
 	killedAt := time.Now()
 
 	w.review(t, pid, "approved", "")
@@ -137,11 +59,9 @@ func TestKilledWhileWaitingForApproval(t *testing.T) {
 		t.Fatalf("with patchbay down the run is %v (%v); want still waiting", d.Status, err)
 	}
 
-	startChild(t, spec)
+	child.Start()
 	defer func() {
 		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "child.log"))
-			t.Logf("child log:\n%s", b)
 			evs, _ := cli.ListEvents(ctx, store.EventFilter{Source: "opentext"}, true)
 			for _, e := range evs {
 				t.Logf("event %s %s %s %s runs=%d %s", e.ReceivedAt.Format("15:04:05.000"), e.Trigger, e.Type, e.Status, e.Runs, truncate(string(e.Data), 300))

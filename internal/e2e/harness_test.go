@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/connector"
 	_ "github.com/patchbay/patchbay/internal/connector/all"
 	csb "github.com/patchbay/patchbay/internal/sandbox/contentstack"
@@ -153,37 +154,13 @@ func registerWebhooks(t testing.TB, a *app.App, hookBase string) {
 
 func startApp(t testing.TB, w *world) *app.App {
 	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", APIToken: "t",
-		FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	a := apptest.Start(t, app.Config{FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Second})
 	w.configure(t, a)
 	registerWebhooks(t, a, a.URL()+"/hooks/iconik/")
 	return a
 }
 
-func waitFor(t testing.TB, what string, d time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
-}
+var waitFor = apptest.WaitFor
 
 // runsOf lists a flow's runs whose trigger object is the asset.
 func runsOf(t testing.TB, a runLister, flowName, asset string) []app.RunInfo {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/connector"
 	"github.com/patchbay/patchbay/internal/connector/connectortest"
 	"github.com/patchbay/patchbay/internal/sandbox/kit"
@@ -18,36 +19,9 @@ import (
 // End-to-end tests: a real patchbay (app.Open on SQLite) with a
 // contentstack connection to the sandbox.
 
-func startApp(t *testing.T) *app.App {
-	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", APIToken: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return a
-}
+func startApp(t *testing.T) *app.App { return apptest.Start(t, app.Config{}) }
 
-func waitFor(t *testing.T, what string, d time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+var waitFor = apptest.WaitFor
 
 const eventsFlow = `
 name: cms-video-changes

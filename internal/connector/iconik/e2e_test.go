@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/connector"
 	"github.com/patchbay/patchbay/internal/connector/connectortest"
 	sbx "github.com/patchbay/patchbay/internal/sandbox/iconik"
@@ -19,24 +20,7 @@ import (
 // End-to-end tests build a real patchbay (SQLite, River, HTTP) with
 // internal/app and drive flows that use this connector against the sandbox.
 
-func startApp(t *testing.T) *app.App {
-	t.Helper()
-	a, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", APIToken: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return a
-}
+func startApp(t *testing.T) *app.App { return apptest.Start(t, app.Config{}) }
 
 func waitRun(t *testing.T, a *app.App, id string, d time.Duration) *app.RunDetail {
 	t.Helper()

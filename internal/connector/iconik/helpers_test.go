@@ -2,6 +2,7 @@ package iconik
 
 import (
 	"context"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -136,17 +137,7 @@ func (h *hookSink) deliveries() []delivery {
 	return append([]delivery(nil), h.got...)
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+var waitFor = apptest.WaitFor
 
 func settle(t *testing.T, s *sandbox) {
 	t.Helper()

@@ -14,45 +14,17 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	otsb "github.com/patchbay/patchbay/internal/sandbox/opentext"
 	"github.com/patchbay/patchbay/internal/store"
 )
 
 func startApp(t *testing.T, cfg app.Config) *app.App {
-	t.Helper()
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	cfg.Addr = "127.0.0.1:0"
 	cfg.APIToken = "test-token"
-	a, err := app.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := a.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	return a
+	return apptest.Start(t, cfg)
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
-}
+var waitFor = apptest.WaitFor
 
 // reviewFlow starts a media_review process, waits for it on both triggers,
 // then reads the process and comments on it (two more calls with the
