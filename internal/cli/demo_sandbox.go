@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,20 +57,15 @@ func startDemoSandboxes(g *globals, o *serveOpts) (*sandbox.Sandboxes, error) {
 	return sandbox.Start(opts)
 }
 
-// sandboxAddrsAfter gives the three addresses following patchbay's.
+// sandboxAddrsAfter gives the three addresses following patchbay's port,
+// always on loopback: the sandboxes use fixed demo credentials and
+// secrets, so even when patchbay listens on every interface they do not.
 func sandboxAddrsAfter(addr string) (string, string, string, error) {
-	host, p, err := net.SplitHostPort(addr)
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", fmt.Errorf("address %q: %w", addr, err)
 	}
-	port, err := strconv.Atoi(p)
-	if err != nil {
-		return "", "", "", fmt.Errorf("address %q: bad port", addr)
-	}
-	if port != 0 {
-		port++
-	}
-	return sandboxAddrs(net.JoinHostPort(host, strconv.Itoa(port)))
+	return sandboxAddrsFrom(net.JoinHostPort("127.0.0.1", port), 1)
 }
 
 // setupDemoSandboxes creates the connections to the sandboxes, sets them
@@ -236,19 +230,10 @@ func demoCmd(g *globals) *cobra.Command {
 				}
 			}
 			if len(vals) > 0 {
-				var views struct {
-					Objects []struct{ ID, Name string } `json:"objects"`
+				if in.Iconik.MetadataViewID == "" {
+					return errors.New("demo.json names no metadata view id: restart patchbay up --demo")
 				}
-				if err := demoHTTP(ctx, "GET", in.Iconik.URL+"/API/metadata/v1/views/", iconikHeaders(in), nil, &views); err != nil {
-					return err
-				}
-				view := ""
-				for _, v := range views.Objects {
-					if v.Name == in.Iconik.MetadataView {
-						view = v.ID
-					}
-				}
-				if err := demoHTTP(ctx, "PUT", in.Iconik.URL+"/API/metadata/v1/assets/"+asset.ID+"/views/"+view+"/", iconikHeaders(in),
+				if err := demoHTTP(ctx, "PUT", in.Iconik.URL+"/API/metadata/v1/assets/"+asset.ID+"/views/"+in.Iconik.MetadataViewID+"/", iconikHeaders(in),
 					map[string]any{"metadata_values": vals}, nil); err != nil {
 					return fmt.Errorf("setting metadata: %w", err)
 				}

@@ -21,19 +21,25 @@ func init() { extraCommands = append(extraCommands, sandboxCmd) }
 // iconik on its port, Contentstack on the next, OpenText on the one after
 // (port 0 gives three free ports).
 func sandboxAddrs(first string) (iconik, contentstack, opentext string, err error) {
-	host, p, err := net.SplitHostPort(first)
+	return sandboxAddrsFrom(first, 0)
+}
+
+// sandboxAddrsFrom gives the three addresses at addr's port+skip, +1 and
+// +2 (or free ports when addr's port is 0).
+func sandboxAddrsFrom(addr string, skip int) (iconik, contentstack, opentext string, err error) {
+	host, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", "", "", fmt.Errorf("address %q: %w", first, err)
+		return "", "", "", fmt.Errorf("address %q: %w", addr, err)
 	}
 	port, err := strconv.Atoi(p)
-	if err != nil || port < 0 || port > 65533 {
-		return "", "", "", fmt.Errorf("address %q: bad port", first)
+	if err != nil || port < 0 || port+skip > 65533 {
+		return "", "", "", fmt.Errorf("address %q: bad port", addr)
 	}
 	at := func(i int) string {
 		if port == 0 {
 			return net.JoinHostPort(host, "0")
 		}
-		return net.JoinHostPort(host, strconv.Itoa(port+i))
+		return net.JoinHostPort(host, strconv.Itoa(port+skip+i))
 	}
 	return at(0), at(1), at(2), nil
 }

@@ -76,8 +76,9 @@ type IconikInfo struct {
 	AppID          string `json:"app_id"`
 	AuthToken      string `json:"auth_token"`
 	SystemDomainID string `json:"system_domain_id"`
-	// MetadataView is the seeded view holding every demo field.
-	MetadataView string `json:"metadata_view"`
+	// MetadataView is the seeded view holding every demo field, and its id.
+	MetadataView   string `json:"metadata_view"`
+	MetadataViewID string `json:"metadata_view_id"`
 }
 
 // ContentstackInfo is the Contentstack sandbox's base URL (the CMA host and
@@ -177,7 +178,8 @@ func Start(opts Options) (*Sandboxes, error) {
 	ic, cs, ot := s.Iconik.Credentials(), s.Contentstack.Credentials(), s.OpenText.Credentials()
 	s.info = Info{
 		Iconik: IconikInfo{URL: urls[0], AppID: ic["app_id"], AuthToken: ic["auth_token"],
-			SystemDomainID: s.Iconik.SystemDomainID(), MetadataView: iconik.ViewPatchbay},
+			SystemDomainID: s.Iconik.SystemDomainID(), MetadataView: iconik.ViewPatchbay,
+			MetadataViewID: s.Iconik.ViewID(iconik.ViewPatchbay)},
 		Contentstack: ContentstackInfo{URL: urls[1], APIKey: cs["api_key"], ManagementToken: cs["management_token"],
 			PublicKeyURL: urls[1] + "/.well-known/public-keys.json"},
 		OpenText: OpenTextInfo{URL: urls[2], TenantID: ot["tenant_id"], ClientID: ot["client_id"], ClientSecret: ot["client_secret"],
