@@ -56,7 +56,7 @@ func (a *App) installAudit() {
 				every = d
 			}
 		}
-		a.Queue.SetPeriodic("audit", []queue.Periodic{{ID: choreAuditPrune, Schedule: interval(every),
+		a.Queue.SetPeriodic("audit", []queue.Periodic{{ID: choreAuditPrune, Schedule: queue.Every(every),
 			Job: queue.Job{Kind: queue.KindChore, Payload: chore{Chore: choreAuditPrune}, Unique: true}}})
 		a.log.Info("retention policy in force", "audit", policy.Audit, "runs", policy.Runs, "events", policy.Events, "every", every)
 	}
@@ -91,11 +91,6 @@ func (a *App) workChore(ctx context.Context, job *queue.Info) error {
 	a.log.Warn("dropping chore job of unknown kind", "job_id", job.ID, "chore", c.Chore)
 	return nil
 }
-
-// interval is a fixed periodic schedule.
-type interval time.Duration
-
-func (i interval) Next(t time.Time) time.Time { return t.Add(time.Duration(i)) }
 
 // observer is the engine, ingest and user-action observer: it keeps links
 // current and recognises echoes, and (unless auditing is off) records the

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/patchbay/patchbay/internal/id"
 	"github.com/patchbay/patchbay/internal/store"
 )
 
@@ -94,7 +95,7 @@ func (l *Log) page(ctx context.Context, f Filter, cursor string, limit int, fn f
 	lower := ""
 	if !f.Since.IsZero() {
 		// Blocks are keyed by their first entry: start a little earlier.
-		lower = idFloor(f.Since.Add(-time.Minute))
+		lower = id.Floor(f.Since.Add(-time.Minute))
 	}
 	if f.After != "" && f.After > lower {
 		lower = f.After
@@ -164,22 +165,6 @@ func (l *Log) Export(ctx context.Context, w io.Writer, f Filter) (int, error) {
 		}
 		cursor = last
 	}
-}
-
-// idFloor is the smallest entry id made at or after t (ids start with
-// their millisecond in ten Crockford base32 characters).
-func idFloor(t time.Time) string {
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	ms := uint64(t.UnixMilli())
-	var out [26]byte
-	for i := 9; i >= 0; i-- {
-		out[i] = alphabet[ms&31]
-		ms >>= 5
-	}
-	for i := 10; i < 26; i++ {
-		out[i] = '0'
-	}
-	return string(out[:])
 }
 
 // Problem kinds Verify reports.

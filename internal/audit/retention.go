@@ -242,6 +242,9 @@ func (l *Log) pruneAudit(ctx context.Context, cutoff time.Time, res *PruneResult
 		return err
 	}
 	for _, h := range heads {
+		if h.seq == 0 {
+			continue // a chain never written (SQLite writes chain 0 only)
+		}
 		touched := false
 		for {
 			done, n, err := l.pruneChainBatch(ctx, h.shard, cutoff, key, keyID)

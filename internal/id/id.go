@@ -38,11 +38,7 @@ func NewAt(t time.Time) string {
 	mu.Unlock()
 
 	var out [26]byte
-	// 48 bits of time in 10 characters (the top two bits are zero).
-	for i := 9; i >= 0; i-- {
-		out[i] = alphabet[ms&31]
-		ms >>= 5
-	}
+	putTime(&out, ms)
 	// 80 random bits in 16 characters.
 	hi := binary.BigEndian.Uint16(r[0:2])
 	lo := binary.BigEndian.Uint64(r[2:10])
@@ -50,6 +46,26 @@ func NewAt(t time.Time) string {
 		out[i] = alphabet[lo&31]
 		lo = lo>>5 | uint64(hi&31)<<59
 		hi >>= 5
+	}
+	return string(out[:])
+}
+
+// putTime writes 48 bits of milliseconds in 10 characters (the top two bits
+// are zero).
+func putTime(out *[26]byte, ms uint64) {
+	for i := 9; i >= 0; i-- {
+		out[i] = alphabet[ms&31]
+		ms >>= 5
+	}
+}
+
+// Floor returns the smallest id made at or after t: for range queries on
+// time-ordered ids.
+func Floor(t time.Time) string {
+	var out [26]byte
+	putTime(&out, uint64(t.UnixMilli()))
+	for i := 10; i < 26; i++ {
+		out[i] = '0'
 	}
 	return string(out[:])
 }

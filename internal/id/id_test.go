@@ -29,3 +29,15 @@ func TestIDsSortAndAreUnique(t *testing.T) {
 		t.Fatalf("%s >= %s", a, b)
 	}
 }
+
+func TestFloorSortsBeforeIDsOfItsMillisecond(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	f := Floor(at)
+	if !Valid(f) || f[10:] != "0000000000000000" || f > NewAt(at) {
+		t.Fatalf("Floor(%v) = %s; want the least id of its millisecond", at, f)
+	}
+	prev, next := Floor(at.Add(-time.Millisecond)), Floor(at.Add(time.Millisecond))
+	if prev[:10]+"ZZZZZZZZZZZZZZZZ" >= f || next <= f {
+		t.Fatalf("floors of neighbouring milliseconds do not sort around %s: %s, %s", f, prev, next)
+	}
+}

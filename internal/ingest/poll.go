@@ -92,7 +92,7 @@ func (in *Ingest) Reconcile(ctx context.Context) error {
 		if interval <= 0 {
 			interval = DefaultPollInterval
 		}
-		periodic = append(periodic, queue.Periodic{ID: "poll:" + src, Schedule: every(interval), RunOnStart: true,
+		periodic = append(periodic, queue.Periodic{ID: "poll:" + src, Schedule: queue.Every(interval), RunOnStart: true,
 			Job: queue.Job{Kind: queue.KindPoll, Payload: pollJob{Connection: connName, Trigger: trigger}, Unique: true}})
 	}
 	sort.Slice(periodic, func(i, j int) bool { return periodic[i].ID < periodic[j].ID })
@@ -109,12 +109,6 @@ func (in *Ingest) Reconcile(ctx context.Context) error {
 	}
 	return nil
 }
-
-type intervalSchedule time.Duration
-
-func (s intervalSchedule) Next(t time.Time) time.Time { return t.Add(time.Duration(s)) }
-
-func every(d time.Duration) intervalSchedule { return intervalSchedule(d) }
 
 // RunReconciler re-reconciles every interval until ctx ends.
 func (in *Ingest) RunReconciler(ctx context.Context, interval time.Duration) {

@@ -69,6 +69,12 @@ type Periodic struct {
 	RunOnStart bool
 }
 
+// Every is a schedule that fires every d.
+type Every time.Duration
+
+// Next implements Periodic.Schedule.
+func (e Every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
+
 // Queue is River seen through patchbay's transactions.
 type Queue interface {
 	// Insert adds jobs inside tx; they become visible when tx commits.
