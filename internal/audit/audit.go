@@ -119,13 +119,9 @@ type Log struct {
 	key    KeyFunc
 	chains int // PostgreSQL: chains appends spread over (default Shards)
 
-	mu     sync.Mutex
-	head   chainHead // SQLite: the last head this process saw
-	cached bool
-
-	pgMu    sync.Mutex
-	pgHeads [Shards]chainHead // PostgreSQL: the last head this process saw, per chain
-	pgKnown [Shards]bool
+	mu    sync.Mutex
+	seen  [Shards]chainHead // the last head this process saw, per chain
+	known [Shards]bool
 }
 
 type chainHead struct {
@@ -343,42 +339,33 @@ func (l *Log) appendNow(ctx context.Context, tx store.Tx, entries []*Entry) erro
 	return nil
 }
 
-// appendLocal is the single-writer (SQLite) append on chain 0: it moves the
-// head by compare-and-swap from the head this process last saw, then one
-// statement inserts the block and its references. When the head had moved
-// (another process appended, or a transaction of ours rolled back), the
-// append is redone on the head re-read.
+// appendLocal is the single-writer (SQLite) append on chain 0, from the
+// head this process last saw. When the head had moved (another process
+// appended, or a transaction of ours rolled back), the append is redone on
+// the head re-read.
 func (l *Log) appendLocal(ctx context.Context, tx store.Tx, entries []*Entry) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		if !l.cached {
-			h, err := readHead(ctx, tx, 0, false)
-			if err != nil {
+		h, known := l.cachedHead(0)
+		if !known {
+			var err error
+			if h, err = readHead(ctx, tx, 0, false); err != nil {
 				return err
 			}
-			l.head, l.cached = h, true
 		}
-		old := l.head
-		next := chain(entries, 0, old)
-		blocks, err := newBlocks(entries)
-		if err != nil {
+		ok, err := l.appendAt(ctx, tx, entries, 0, h)
+		if err != nil || ok {
 			return err
 		}
-		ok, err := l.writeBlocks(ctx, tx, blocks, 0, old, next)
-		if err != nil {
-			l.cached = false
-			return err
-		}
-		if ok {
-			l.head = next
-			return nil
-		}
-		l.cached = false
 		if attempt > 0 {
 			return errors.New("audit chain head moved twice during one append")
 		}
 	}
+}
+
+func (l *Log) cachedHead(shard int) (chainHead, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen[shard], l.known[shard]
 }
 
 func readHead(ctx context.Context, q store.Querier, shard int, lock bool) (chainHead, error) {
@@ -400,15 +387,13 @@ func readHead(ctx context.Context, q store.Querier, shard int, lock bool) (chain
 // appends there.
 func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error {
 	shard := preferredShard(tx) % l.chains
-	l.pgMu.Lock()
-	h, known := l.pgHeads[shard], l.pgKnown[shard]
-	l.pgMu.Unlock()
-	if known {
-		ok, err := l.appendPGAt(ctx, tx, entries, shard, h)
+	if h, known := l.cachedHead(shard); known {
+		ok, err := l.appendAt(ctx, tx, entries, shard, h)
 		if err != nil || ok {
 			return err
 		}
 	}
+	var h chainHead
 	err := tx.QueryRow(ctx, `SELECT shard, seq, hash FROM pb_audit_heads WHERE shard < ? ORDER BY (shard - ? + ?) % ? LIMIT 1 FOR UPDATE SKIP LOCKED`,
 		l.chains, shard, Shards, Shards).Scan(&shard, &h.seq, &h.hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -418,27 +403,29 @@ func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error
 	if err != nil {
 		return err
 	}
-	ok, err := l.appendPGAt(ctx, tx, entries, shard, h)
+	ok, err := l.appendAt(ctx, tx, entries, shard, h)
 	if err == nil && !ok {
 		err = errors.New("audit chain head moved while locked")
 	}
 	return err
 }
 
-func (l *Log) appendPGAt(ctx context.Context, tx store.Tx, entries []*Entry, shard int, h chainHead) (bool, error) {
+// appendAt chains entries onto h and writes them on shard; false when the
+// head was not at h (then the cached head is forgotten).
+func (l *Log) appendAt(ctx context.Context, tx store.Tx, entries []*Entry, shard int, h chainHead) (bool, error) {
 	next := chain(entries, shard, h)
 	blocks, err := newBlocks(entries)
 	if err != nil {
 		return false, err
 	}
 	ok, err := l.writeBlocks(ctx, tx, blocks, shard, h, next)
-	l.pgMu.Lock()
-	defer l.pgMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err != nil || !ok {
-		l.pgKnown[shard] = false
+		l.known[shard] = false
 		return false, err
 	}
-	l.pgHeads[shard], l.pgKnown[shard] = next, true
+	l.seen[shard], l.known[shard] = next, true
 	return true, nil
 }
 
