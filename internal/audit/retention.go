@@ -398,35 +398,13 @@ func (l *Log) checkpointOf(ctx context.Context, q store.Querier, shard int) (*Ch
 // pruneRuns removes finished runs that ended before cutoff, with their steps.
 func (l *Log) pruneRuns(ctx context.Context, cutoff time.Time, res *PruneResult) error {
 	for {
-		ids, err := l.ids(ctx, `SELECT id FROM pb_runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND ended_at < ? LIMIT ?`,
-			cutoff.UnixMicro(), pruneBatch)
-		if err != nil {
-			return fmt.Errorf("listing runs to prune: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		err = l.st.Tx(ctx, func(tx store.Tx) error {
-			in, args := inList(ids)
-			steps, err := tx.Exec(ctx, `DELETE FROM pb_steps WHERE run_id IN (`+in+`)`, args...)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `DELETE FROM pb_waits WHERE run_id IN (`+in+`)`, args...); err != nil {
-				return err
-			}
-			runs, err := tx.Exec(ctx, `DELETE FROM pb_runs WHERE id IN (`+in+`) AND status IN ('succeeded', 'failed', 'cancelled')`, args...)
-			if err != nil {
-				return err
-			}
-			res.Steps += steps
-			res.Runs += runs
-			return nil
-		})
+		runs, steps, err := l.st.PruneRuns(ctx, cutoff, pruneBatch)
 		if err != nil {
 			return fmt.Errorf("pruning runs: %w", err)
 		}
-		if len(ids) < pruneBatch {
+		res.Runs += runs
+		res.Steps += steps
+		if runs < pruneBatch {
 			return nil
 		}
 	}
@@ -435,52 +413,13 @@ func (l *Log) pruneRuns(ctx context.Context, cutoff time.Time, res *PruneResult)
 // pruneEvents removes events received before cutoff that no run refers to.
 func (l *Log) pruneEvents(ctx context.Context, cutoff time.Time, res *PruneResult) error {
 	for {
-		ids, err := l.ids(ctx, `SELECT e.id FROM pb_events e WHERE e.received_at < ?
-			AND NOT EXISTS (SELECT 1 FROM pb_runs r WHERE r.event_id = e.id) LIMIT ?`, cutoff.UnixMicro(), pruneBatch)
-		if err != nil {
-			return fmt.Errorf("listing events to prune: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		err = l.st.Tx(ctx, func(tx store.Tx) error {
-			in, args := inList(ids)
-			args = append(args, cutoff.UnixMicro())
-			n, err := tx.Exec(ctx, `DELETE FROM pb_events WHERE id IN (`+in+`) AND received_at < ?
-				AND NOT EXISTS (SELECT 1 FROM pb_runs r WHERE r.event_id = pb_events.id)`, args...)
-			res.Events += n
-			return err
-		})
+		n, err := l.st.PruneEvents(ctx, cutoff, pruneBatch)
 		if err != nil {
 			return fmt.Errorf("pruning events: %w", err)
 		}
-		if len(ids) < pruneBatch {
+		res.Events += n
+		if n < pruneBatch {
 			return nil
 		}
 	}
-}
-
-func (l *Log) ids(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := l.st.Reader().Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-func inList(ids []string) (string, []any) {
-	args := make([]any, len(ids))
-	for i, s := range ids {
-		args[i] = s
-	}
-	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
 }

@@ -191,12 +191,9 @@ func (g *grouper) runOnce(batch []*groupReq) ([]error, error) {
 			return nil, err
 		}
 	}
-	if err := st.flush(ctx, tx.boundTx); err != nil {
+	if err := st.commit(ctx, tx.boundTx); err != nil {
 		_ = raw.Rollback(ctx)
 		return nil, err
-	}
-	if err := raw.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("committing: %w", err)
 	}
 	return errs, nil
 }
@@ -239,10 +236,51 @@ type Stager interface {
 	Stage(key any, item any, flush func(ctx context.Context, tx Tx, items []any) error)
 }
 
+// Finisher is implemented by the transaction a Stage flush function
+// receives: the end of a transaction, for staged work that must be last.
+type Finisher interface {
+	// ExecAtCommit runs query at the commit, after every flush, in the same
+	// round trip as the COMMIT on PostgreSQL. An error from it aborts the
+	// transaction (nothing of it is committed) and is what Store.Tx returns,
+	// running the transaction again first when the driver reports the error
+	// busy (IsBusy): an at-commit statement is typically a compare-and-swap
+	// whose failure means "try again".
+	ExecAtCommit(query string, args ...any)
+	// AfterCommit calls fn once the transaction's fate is known: nil when it
+	// committed, why not otherwise. Every fn registered is called once.
+	AfterCommit(fn func(err error))
+}
+
+// Statement is one query with its arguments, rebound for the driver.
+type Statement struct {
+	Query string
+	Args  []any
+}
+
+// commitWither is implemented by driver transactions that can send
+// statements and the COMMIT in one round trip. When one of the statements
+// fails, nothing is committed and the transaction is left for Rollback
+// (PostgreSQL's driver implements it).
+type commitWither interface {
+	CommitWith(ctx context.Context, stmts []Statement) error
+}
+
 type stagingTx struct {
 	boundTx
 	st *staging
 }
+
+// finishTx is the transaction flush functions run in.
+type finishTx struct {
+	boundTx
+	st *staging
+}
+
+func (t finishTx) ExecAtCommit(query string, args ...any) {
+	t.st.atCommit = append(t.st.atCommit, Statement{t.s.rebind(query), args})
+}
+
+func (t finishTx) AfterCommit(fn func(err error)) { t.st.after = append(t.st.after, fn) }
 
 func (t stagingTx) Stage(key any, item any, flush func(ctx context.Context, tx Tx, items []any) error) {
 	t.st.stage(key, item, flush)
@@ -260,6 +298,9 @@ type staging struct {
 	cur  []stagedItem
 	kept []*stagedKey
 	idx  map[any]*stagedKey
+
+	atCommit []Statement   // run with the commit (Finisher)
+	after    []func(error) // told the commit's outcome (Finisher)
 }
 
 type stagedItem struct {
@@ -290,11 +331,34 @@ func (s *staging) keep() {
 
 func (s *staging) drop() { s.cur = s.cur[:0] }
 
-func (s *staging) flush(ctx context.Context, tx Tx) error {
+// commit runs the kept items' flush functions, then commits tx with the
+// statements they left for the commit, and tells the AfterCommit functions
+// how it went. On an error the caller rolls raw back.
+func (s *staging) commit(ctx context.Context, tx boundTx) (err error) {
+	defer func() {
+		for _, fn := range s.after {
+			fn(err)
+		}
+		s.after = nil
+	}()
+	ftx := finishTx{tx, s}
 	for _, k := range s.kept {
-		if err := k.flush(ctx, tx, k.items); err != nil {
+		if err := k.flush(ctx, ftx, k.items); err != nil {
 			return err
 		}
+	}
+	if len(s.atCommit) > 0 {
+		if cw, ok := tx.raw.(commitWither); ok {
+			return cw.CommitWith(ctx, s.atCommit)
+		}
+		for _, st := range s.atCommit {
+			if _, err := tx.raw.Exec(ctx, st.Query, st.Args...); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.raw.Commit(ctx); err != nil {
+		return fmt.Errorf("committing: %w", err)
 	}
 	return nil
 }

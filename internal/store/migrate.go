@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,11 +13,14 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// Migration is one versioned schema change.
+// Migration is one versioned schema change. Most are portable SQL for both
+// drivers; a file named NNNN_name.DRIVER.sql (NNNN_name.postgres.sql) is
+// that driver's only.
 type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	Driver  string // "" for every driver
 }
 
 // Migrations returns the embedded migrations in order.
@@ -40,7 +44,11 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading migration %s: %w", name, err)
 		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
+		m := Migration{Version: v, Name: name, SQL: string(b)}
+		if base := strings.TrimSuffix(name, ".sql"); strings.Contains(base, ".") {
+			m.Driver = base[strings.LastIndexByte(base, '.')+1:]
+		}
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
@@ -65,7 +73,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("creating schema table: %w", err)
 	}
-	migs, err := Migrations()
+	migs, err := s.migrations()
 	if err != nil {
 		return err
 	}
@@ -95,7 +103,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // MigrationStatuses lists the embedded migrations and whether each is applied.
 func (s *Store) MigrationStatuses(ctx context.Context) ([]MigrationStatus, error) {
-	migs, err := Migrations()
+	migs, err := s.migrations()
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +125,15 @@ func (s *Store) MigrationStatuses(ctx context.Context) ([]MigrationStatus, error
 		out[i] = MigrationStatus{Version: m.Version, Name: m.Name, Applied: applied[m.Version]}
 	}
 	return out, nil
+}
+
+// migrations are the embedded migrations for this store's driver.
+func (s *Store) migrations() ([]Migration, error) {
+	migs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(migs, func(m Migration) bool { return m.Driver != "" && m.Driver != s.drv.Name() }), nil
 }
 
 func (s *Store) ddl(stmt string) string {

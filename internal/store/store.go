@@ -157,13 +157,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx Tx) error) (err error) {
 		return err
 	}
 	st.keep()
-	if err = st.flush(ctx, tx.boundTx); err != nil {
-		return err
-	}
-	if err = raw.Commit(ctx); err != nil {
-		return fmt.Errorf("committing: %w", err)
-	}
-	return nil
+	return st.commit(ctx, tx.boundTx)
 }
 
 // Begin starts a transaction the caller commits or rolls back.

@@ -62,12 +62,21 @@ func (d *Driver) Name() string { return "postgres" }
 func (d *Driver) Rebind(q string) string { return store.RebindDollar(q) }
 
 // Begin implements store.Driver.
+//
+// The transaction holds its pool connection itself (rather than through
+// pgxpool.Tx) so that CommitWith can end it with a pipelined COMMIT and
+// hand the connection back without another round trip.
 func (d *Driver) Begin(ctx context.Context) (store.Tx, error) {
-	tx, err := d.pool.Begin(ctx)
+	c, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &pgTx{tx: tx}, nil
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		c.Release()
+		return nil, err
+	}
+	return &pgTx{c: c, tx: tx}, nil
 }
 
 // Reader implements store.Driver.
@@ -140,7 +149,10 @@ func (r pgRow) Scan(dest ...any) error {
 	return err
 }
 
-type pgTx struct{ tx pgx.Tx }
+type pgTx struct {
+	c  *pgxpool.Conn // nil once the transaction ended
+	tx pgx.Tx
+}
 
 func (t *pgTx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	return pgQuerier{t.tx}.Exec(ctx, q, args...)
@@ -151,6 +163,52 @@ func (t *pgTx) Query(ctx context.Context, q string, args ...any) (store.Rows, er
 func (t *pgTx) QueryRow(ctx context.Context, q string, args ...any) store.Row {
 	return pgQuerier{t.tx}.QueryRow(ctx, q, args...)
 }
-func (t *pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
-func (t *pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
-func (t *pgTx) Raw() any                           { return t.tx }
+func (t *pgTx) Raw() any { return t.tx }
+
+func (t *pgTx) Commit(ctx context.Context) error {
+	if t.c == nil {
+		return pgx.ErrTxClosed
+	}
+	err := t.tx.Commit(ctx)
+	t.release()
+	return err
+}
+
+func (t *pgTx) Rollback(ctx context.Context) error {
+	if t.c == nil {
+		return nil
+	}
+	err := t.tx.Rollback(ctx)
+	t.release()
+	return err
+}
+
+// CommitWith runs stmts and COMMIT in one round trip (a pipeline). When a
+// statement fails the server skips the rest, COMMIT included: nothing is
+// committed and the first error is returned, the transaction left for
+// Rollback.
+func (t *pgTx) CommitWith(ctx context.Context, stmts []store.Statement) error {
+	if t.c == nil {
+		return pgx.ErrTxClosed
+	}
+	b := &pgx.Batch{}
+	for _, st := range stmts {
+		b.Queue(st.Query, st.Args...)
+	}
+	b.Queue("COMMIT")
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if st := t.c.Conn().PgConn().TxStatus(); st != 'I' {
+		return fmt.Errorf("committing: connection in transaction state %q after COMMIT", st)
+	}
+	// Committed: pgx's Tx is dropped unused (it would send another COMMIT)
+	// and the connection, idle again, goes back to the pool.
+	t.release()
+	return nil
+}
+
+func (t *pgTx) release() {
+	t.c.Release()
+	t.c = nil
+}

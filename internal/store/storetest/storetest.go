@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		{"JobsCommitWithState", testJobsCommitWithState},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"StagedWorkKeepsOnlyCommittedMembers", testStaged},
+		{"AtCommitStatementsCommitOrAbort", testAtCommit},
+		{"PruneOldFinishedRunsAndEvents", testPrune},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +72,9 @@ func testMigrateIdempotent(t *testing.T, s *store.Store, _ func(queue.Config) qu
 	for _, m := range st {
 		if !m.Applied {
 			t.Errorf("migration %s not applied", m.Name)
+		}
+		if base := strings.TrimSuffix(m.Name, ".sql"); strings.Contains(base, ".") && !strings.HasSuffix(base, "."+s.Driver().Name()) {
+			t.Errorf("migration %s is another driver's", m.Name)
 		}
 	}
 }
@@ -611,4 +618,178 @@ func testStaged(t *testing.T, s *store.Store, _ func(queue.Config) queue.Queue) 
 		t.Errorf("%d flushes for 160 committed transactions", flushes)
 	}
 	t.Logf("%d items staged, %d flushes", staged.Load(), flushes)
+}
+
+// testAtCommit: statements a flush leaves for the commit (store.Finisher)
+// are committed with the transaction; when one fails nothing of the
+// transaction is committed and Store.Tx returns the error; AfterCommit
+// functions learn the outcome either way. In a commit group the members
+// that succeeded share the fate of the group's at-commit statements.
+func testAtCommit(t *testing.T, s *store.Store, _ func(queue.Config) queue.Queue) {
+	var mu sync.Mutex
+	outcomes := map[string]error{}
+	tx := func(k string, atCommit string) error {
+		return s.Tx(ctx, func(tx store.Tx) error {
+			if err := s.SetMeta(ctx, tx, "body:"+k, "yes"); err != nil {
+				return err
+			}
+			tx.(store.Stager).Stage("at-commit", k, func(ctx context.Context, tx store.Tx, items []any) error {
+				f, ok := tx.(store.Finisher)
+				if !ok {
+					return errors.New("the flush's transaction is not a store.Finisher")
+				}
+				for _, it := range items {
+					k := it.(string)
+					f.ExecAtCommit(atCommit, "at:"+k)
+					f.AfterCommit(func(err error) {
+						mu.Lock()
+						outcomes[k] = err
+						mu.Unlock()
+					})
+				}
+				return nil
+			})
+			return nil
+		})
+	}
+	const ok = `INSERT INTO pb_meta (key, value) VALUES (?, 'yes')`
+	const bad = `INSERT INTO pb_meta (key, value) VALUES (?, NULL)` // value is NOT NULL
+	if err := tx("good", ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx("bad", bad); err == nil {
+		t.Fatal("a failing at-commit statement: Tx returned nil")
+	}
+	for k, want := range map[string]bool{"body:good": true, "at:good": true, "body:bad": false, "at:bad": false} {
+		if _, found, _ := s.GetMeta(ctx, s.Reader(), k); found != want {
+			t.Errorf("%s committed = %v, want %v", k, found, want)
+		}
+	}
+	if err, seen := outcomes["good"]; !seen || err != nil {
+		t.Errorf("AfterCommit of the committed transaction: seen %v, err %v", seen, err)
+	}
+	if err, seen := outcomes["bad"]; !seen || err == nil {
+		t.Errorf("AfterCommit of the aborted transaction: seen %v, err %v", seen, err)
+	}
+	// Concurrent transactions (commit groups on SQLite) all commit with
+	// their at-commit statements.
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				if err := tx(fmt.Sprintf("c%d-%d", w, i), ok); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for w := range 8 {
+		for i := range 10 {
+			k := fmt.Sprintf("c%d-%d", w, i)
+			_, body, _ := s.GetMeta(ctx, s.Reader(), "body:"+k)
+			_, at, _ := s.GetMeta(ctx, s.Reader(), "at:"+k)
+			if err, seen := outcomes[k]; !body || !at || !seen || err != nil {
+				t.Errorf("%s: body %v, at-commit %v, told %v (%v)", k, body, at, seen, err)
+			}
+		}
+	}
+	if s.Driver().Name() != "postgres" {
+		return
+	}
+	// On PostgreSQL a busy error from an at-commit statement (the audit
+	// trail's moved chain head) runs the transaction again.
+	runs := 0
+	err := s.Tx(ctx, func(tx store.Tx) error {
+		runs++
+		if err := s.SetMeta(ctx, tx, "body:retried", strconv.Itoa(runs)); err != nil {
+			return err
+		}
+		n := runs
+		tx.(store.Stager).Stage("at-commit", n, func(ctx context.Context, tx store.Tx, items []any) error {
+			if n == 1 {
+				tx.(store.Finisher).ExecAtCommit(`SELECT pb_audit_head_moved(?)`, 7)
+			}
+			return nil
+		})
+		return nil
+	})
+	if v, _, _ := s.GetMeta(ctx, s.Reader(), "body:retried"); err != nil || runs != 2 || v != "2" {
+		t.Errorf("busy at-commit statement: err %v, fn ran %d times, committed body %q; want nil, 2, \"2\"", err, runs, v)
+	}
+}
+
+// testPrune: PruneRuns deletes finished runs ended before the cutoff, with
+// their steps, in batches; running and recent runs stay. PruneEvents
+// deletes old events no run refers to.
+func testPrune(t *testing.T, s *store.Store, _ func(queue.Config) queue.Queue) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	old, cutoff := now.Add(-48*time.Hour), now.Add(-24*time.Hour)
+	ev := func(id string, at time.Time) *store.Event {
+		return &store.Event{ID: id, Source: "dam", Trigger: "t", Dedupe: id, Type: "x", Data: json.RawMessage(`{}`),
+			Status: store.EventAccepted, OccurredAt: at, ReceivedAt: at}
+	}
+	mustTx(t, s, func(tx store.Tx) error {
+		for i, e := range []*store.Event{ev("PE-old-orphan", old), ev("PE-old-used", old), ev("PE-new", now)} {
+			if _, err := s.InsertEvent(ctx, tx, e); err != nil {
+				return fmt.Errorf("event %d: %w", i, err)
+			}
+		}
+		for i := range 5 {
+			r := newRun(fmt.Sprintf("PR-old-%d", i), "f")
+			r.EventID = "PE-old-used"
+			if _, err := s.InsertRun(ctx, tx, r); err != nil {
+				return err
+			}
+			if _, err := s.UpdateRun(ctx, tx, r.ID, store.RunUpdate{Status: store.RunSucceeded, EndedAt: old}); err != nil {
+				return err
+			}
+			if err := s.InsertSteps(ctx, tx, []store.StepRecord{{RunID: r.ID, Seq: 1, StepID: "a", Kind: "action", Attempt: 1,
+				Status: store.StepSucceeded, StartedAt: old, EndedAt: old}}); err != nil {
+				return err
+			}
+		}
+		for _, id := range []string{"PR-running", "PR-new"} {
+			if _, err := s.InsertRun(ctx, tx, newRun(id, "f")); err != nil {
+				return err
+			}
+		}
+		_, err := s.UpdateRun(ctx, tx, "PR-new", store.RunUpdate{Status: store.RunFailed, EndedAt: now})
+		return err
+	})
+	var runs, steps int64
+	for batch := 0; ; batch++ {
+		r, st, err := s.PruneRuns(ctx, cutoff, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, steps = runs+r, steps+st
+		if r < 2 {
+			break
+		}
+		if batch > 5 {
+			t.Fatal("PruneRuns does not finish")
+		}
+	}
+	if runs != 5 || steps != 5 {
+		t.Fatalf("pruned %d runs and %d steps, want 5 and 5", runs, steps)
+	}
+	for id, want := range map[string]bool{"PR-old-0": false, "PR-old-4": false, "PR-running": true, "PR-new": true} {
+		if _, err := s.GetRun(ctx, s.Reader(), id); (err == nil) != want {
+			t.Errorf("run %s kept = %v, want %v (%v)", id, err == nil, want, err)
+		}
+	}
+	if recs, _ := s.ListSteps(ctx, s.Reader(), "PR-old-0"); len(recs) != 0 {
+		t.Errorf("steps of a pruned run kept: %d", len(recs))
+	}
+	// PE-old-used lost its runs above: now it goes too.
+	n, err := s.PruneEvents(ctx, cutoff, 10)
+	if err != nil || n != 2 {
+		t.Fatalf("PruneEvents = %d, %v; want 2", n, err)
+	}
+	if _, err := s.GetEvent(ctx, s.Reader(), "PE-new"); err != nil {
+		t.Errorf("recent event pruned: %v", err)
+	}
 }
