@@ -306,20 +306,23 @@ func TestAuditLsMultiRun(t *testing.T) {
 		if !contains(e.Objects, "iconik:asset/A1") {
 			t.Fatalf("entry %s does not name the asset: %v", e.ID, e.Objects)
 		}
+		if e.Kind == "event.received" && e.Actor != "connection/dam" {
+			t.Fatalf("event.received actor = %q, want the connection", e.Actor)
+		}
 		got = append(got, e.Kind+" "+strings.Join(e.Objects, ","))
 	}
 	entry := "contentstack:entry/video/A1"
 	want := []string{
-		"event.received connection/dam,iconik:asset/A1,run/" + runs[0].ID + ",flow/review",
+		"event.received iconik:asset/A1,run/" + runs[0].ID,
 		"decision run/" + runs[0].ID + ",iconik:asset/A1", // route
 		"decision run/" + runs[0].ID + ",iconik:asset/A1", // gate: else
 		"run.ended run/" + runs[0].ID + ",iconik:asset/A1",
-		"event.received connection/dam,iconik:asset/A1,run/" + runs[1].ID + ",flow/review",
+		"event.received iconik:asset/A1,run/" + runs[1].ID,
 		"decision run/" + runs[1].ID + ",iconik:asset/A1",
 		"decision run/" + runs[1].ID + ",iconik:asset/A1",
 		"write " + entry + ",iconik:asset/A1,run/" + runs[1].ID,
 		"run.ended run/" + runs[1].ID + ",iconik:asset/A1",
-		"event.received connection/dam,iconik:asset/A1,run/" + runs[2].ID + ",flow/review",
+		"event.received iconik:asset/A1,run/" + runs[2].ID,
 		"decision run/" + runs[2].ID + ",iconik:asset/A1",
 		"decision run/" + runs[2].ID + ",iconik:asset/A1",
 		"write " + entry + ",iconik:asset/A1,run/" + runs[2].ID,
@@ -351,14 +354,21 @@ func TestAuditLsMultiRun(t *testing.T) {
 		t.Fatalf("link ls (exit %d):\n%s%s", code, out.String(), errb.String())
 	}
 	out.Reset()
-	if code := cli.Main(ctx, []string{"--data", dir, "audit", "export", "--object", "flow/review"}, &out, &errb); code != 0 ||
-		strings.Count(out.String(), "\n") != 4 { // user.flow.apply + three runs started
+	if code := cli.Main(ctx, []string{"--data", dir, "audit", "export", "--object", "run/" + runs[1].ID}, &out, &errb); code != 0 ||
+		strings.Count(out.String(), "\n") != 5 { // started, two decisions, the write, ended
 		t.Fatalf("audit export (exit %d):\n%s", code, out.String())
 	}
-	es, err := a.AuditList(ctx, "connection/dam", time.Time{}, 100)
+	// Flows and connections are actors: their history is what users did
+	// to them (the events and runs are under the assets and runs).
+	es, err := a.AuditList(ctx, "flow/review", time.Time{}, 100)
 	must(t, err)
-	if len(es) != 4 || es[0].Kind != "user.connection.put" || es[0].Actor != "alice" {
-		t.Fatalf("connection/dam history: %+v", es[0])
+	if len(es) != 1 || es[0].Kind != "user.flow.apply" {
+		t.Fatalf("flow/review history: %d entries, first %+v", len(es), es[0])
+	}
+	es, err = a.AuditList(ctx, "connection/dam", time.Time{}, 100)
+	must(t, err)
+	if len(es) != 1 || es[0].Kind != "user.connection.put" || es[0].Actor != "alice" {
+		t.Fatalf("connection/dam history: %d entries, first %+v", len(es), es[0])
 	}
 
 	// Verify passes, then an edited entry makes it fail with exit 1.

@@ -16,19 +16,23 @@
 // newest entries removed).
 //
 // There are several chains (shards), each with a head (the last seq and
-// hash, a row of pb_audit_heads). An append moves its
-// chain's head by compare-and-swap inside the transaction that commits the
-// change, so chain order is commit order and a rolled-back transaction
-// leaves no trace. On PostgreSQL many processes commit at once: a
-// transaction appends to the chain derived from it, from the head its
-// process last wrote there, in one statement (a CTE locks the head with
-// SKIP LOCKED, moves it and inserts the rows only if it was free and
-// matched; a writer whose head is busy or stale writes nothing); otherwise
-// it takes a free head with SELECT … FOR UPDATE SKIP LOCKED. Concurrent commits thus spread
-// over the chains instead of queueing on one lock. SQLite has a single
-// writer: it uses chain 0, keeps the head in memory and re-reads it only
-// when the compare-and-swap finds that another process (a CLI command) or a
-// rolled-back transaction moved it.
+// hash, a row of pb_audit_heads). An append moves its chain's head by
+// compare-and-swap inside the transaction that commits the change, so chain
+// order is commit order and a rolled-back transaction leaves no trace.
+//
+// On PostgreSQL many transactions commit at once. Each process hands its
+// chains out one transaction at a time (take/give), so its own appends
+// never meet on a head, and remembers each chain's head after a commit. An
+// append is then one statement sent in the same round trip as the COMMIT
+// (store.Finisher): a CTE locks the head with SKIP LOCKED, moves it if it
+// is still where this process left it and inserts the rows; if another
+// process holds or moved the head, the statement aborts the transaction
+// with a serialization failure (pb_audit_head_moved) and the store runs the
+// transaction again, this time reading the head under FOR UPDATE. Writing
+// the audit trail thus adds no round trip to a transaction. SQLite has a
+// single writer: it uses chain 0, keeps the head in memory and re-reads it
+// only when the compare-and-swap finds that another process (a CLI command)
+// or a rolled-back transaction moved it.
 //
 // # Storage
 //
@@ -51,6 +55,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -59,7 +64,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"reflect"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -122,6 +128,8 @@ type Log struct {
 	mu    sync.Mutex
 	seen  [Shards]chainHead // the last head this process saw, per chain
 	known [Shards]bool
+	free  []int         // PostgreSQL: chains no transaction of ours holds, most recently given back last
+	slots chan struct{} // one token per free chain
 }
 
 type chainHead struct {
@@ -131,12 +139,53 @@ type chainHead struct {
 
 // New returns the audit log of a store.
 func New(st *store.Store) *Log {
-	return &Log{st: st, pg: st.Driver().Name() == "postgres", now: st.Now, chains: Shards}
+	l := &Log{st: st, pg: st.Driver().Name() == "postgres", now: st.Now}
+	l.SetChains(Shards)
+	return l
 }
 
 // SetChains limits how many chains PostgreSQL appends spread over (1 to
-// Shards); SQLite always appends to one.
-func (l *Log) SetChains(n int) { l.chains = max(1, min(n, Shards)) }
+// Shards); SQLite always appends to one. Call it before the first append.
+func (l *Log) SetChains(n int) {
+	l.chains = max(1, min(n, Shards))
+	// Each process starts at its own chain, so processes sharing a
+	// database mostly keep to different chains.
+	start := rand.IntN(l.chains)
+	l.free = make([]int, 0, l.chains)
+	for i := l.chains - 1; i >= 0; i-- {
+		l.free = append(l.free, (start+i)%l.chains)
+	}
+	l.slots = make(chan struct{}, l.chains)
+	for range l.chains {
+		l.slots <- struct{}{}
+	}
+}
+
+// take hands a chain to one transaction's append: no other transaction of
+// this process appends to it until give. The chain given back last is taken
+// first, so a process keeps to as few chains as its concurrency needs.
+func (l *Log) take(ctx context.Context) (int, chainHead, bool, error) {
+	select {
+	case <-l.slots:
+	case <-ctx.Done():
+		return 0, chainHead{}, false, ctx.Err()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	shard := l.free[len(l.free)-1]
+	l.free = l.free[:len(l.free)-1]
+	return shard, l.seen[shard], l.known[shard], nil
+}
+
+// give takes a chain back with its head after the append's transaction:
+// known says whether head is where the transaction left it (it committed).
+func (l *Log) give(shard int, head chainHead, known bool) {
+	l.mu.Lock()
+	l.seen[shard], l.known[shard] = head, known
+	l.free = append(l.free, shard)
+	l.mu.Unlock()
+	l.slots <- struct{}{}
+}
 
 // Store returns the log's store.
 func (l *Log) Store() *store.Store { return l.st }
@@ -247,10 +296,25 @@ func (e *Entry) seal() {
 		e.Objects = []string{}
 	}
 	e.At = e.At.UTC().Truncate(time.Microsecond)
-	e.Summary = Truncate(e.Summary, maxSummary)
-	e.Actor = Truncate(e.Actor, maxString)
-	e.enc, _ = json.Marshal(stored{ID: e.ID, At: e.At.UnixMicro(), Kind: e.Kind, Actor: e.Actor, Run: e.Run, Step: e.Step, StepSeq: e.StepSeq,
-		Objects: e.Objects, Summary: e.Summary, Data: e.Data})
+	// What is hashed is what is stored: strings as valid UTF-8 (the stored
+	// JSON cannot hold anything else), data as valid JSON.
+	e.ID, e.Kind, e.Run, e.Step = validUTF8(e.ID), validUTF8(e.Kind), validUTF8(e.Run), validUTF8(e.Step)
+	e.Summary = validUTF8(Truncate(e.Summary, maxSummary))
+	e.Actor = validUTF8(Truncate(e.Actor, maxString))
+	for i, o := range e.Objects {
+		if v := validUTF8(o); v != o {
+			e.Objects = slices.Clone(e.Objects)
+			e.Objects[i] = v
+		}
+	}
+	if len(e.Data) > 0 {
+		// Stored verbatim; reading it back drops only the whitespace around it.
+		e.Data = bytes.Trim(e.Data, " \t\r\n")
+		if !json.Valid(e.Data) {
+			e.Data = json.RawMessage(`{"$invalid":true}`)
+		}
+	}
+	e.enc = e.encodeStored()
 }
 
 var hashers = sync.Pool{New: func() any { return sha256.New() }}
@@ -380,38 +444,8 @@ func readHead(ctx context.Context, q store.Querier, shard int, lock bool) (chain
 	return h, nil
 }
 
-// appendPG appends to the chain derived from the transaction, from the
-// head this process last saw there, in one statement (a compare-and-swap of
-// the head, so a stale head writes nothing). When the head is unknown or has
-// moved, it locks a free head with SELECT … FOR UPDATE SKIP LOCKED and
-// appends there.
-func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error {
-	shard := preferredShard(tx) % l.chains
-	if h, known := l.cachedHead(shard); known {
-		ok, err := l.appendAt(ctx, tx, entries, shard, h)
-		if err != nil || ok {
-			return err
-		}
-	}
-	var h chainHead
-	err := tx.QueryRow(ctx, `SELECT shard, seq, hash FROM pb_audit_heads WHERE shard < ? ORDER BY (shard - ? + ?) % ? LIMIT 1 FOR UPDATE SKIP LOCKED`,
-		l.chains, shard, Shards, Shards).Scan(&shard, &h.seq, &h.hash)
-	if errors.Is(err, store.ErrNotFound) {
-		// Every chain is busy: queue on ours.
-		h, err = readHead(ctx, tx, shard, true)
-	}
-	if err != nil {
-		return err
-	}
-	ok, err := l.appendAt(ctx, tx, entries, shard, h)
-	if err == nil && !ok {
-		err = errors.New("audit chain head moved while locked")
-	}
-	return err
-}
-
-// appendAt chains entries onto h and writes them on shard; false when the
-// head was not at h (then the cached head is forgotten).
+// appendAt chains entries onto h and writes them on shard (SQLite); false
+// when the head was not at h (then the cached head is forgotten).
 func (l *Log) appendAt(ctx context.Context, tx store.Tx, entries []*Entry, shard int, h chainHead) (bool, error) {
 	next := chain(entries, shard, h)
 	blocks, err := newBlocks(entries)
@@ -429,19 +463,77 @@ func (l *Log) appendAt(ctx context.Context, tx store.Tx, entries []*Entry, shard
 	return true, nil
 }
 
-// preferredShard spreads transactions over the chains: the same
-// transaction always prefers the same chain, so a transaction that appends
-// several times keeps to the head it holds.
-func preferredShard(tx store.Tx) int {
-	v := reflect.ValueOf(tx.Raw())
-	if v.Kind() != reflect.Pointer {
-		return 0
+// appendPG appends entries on a chain of this process's (see the package
+// doc). In a transaction of Store.Tx the append's statements go with the
+// COMMIT; the head is read (and locked) first only when this process does
+// not know it, or when the transaction cannot take statements at commit.
+func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error {
+	shard, h, known, err := l.take(ctx)
+	if err != nil {
+		return err
 	}
-	p := uint64(v.Pointer())
-	p ^= p >> 33
-	p *= 0xff51afd7ed558ccd
-	p ^= p >> 33
-	return int(p % Shards)
+	fin, atCommit := tx.(store.Finisher)
+	if !known || !atCommit {
+		if h, err = readHead(ctx, tx, shard, true); err != nil {
+			l.give(shard, chainHead{}, false)
+			return err
+		}
+	}
+	next := chain(entries, shard, h)
+	blocks, err := newBlocks(entries)
+	if err != nil {
+		l.give(shard, h, known)
+		return err
+	}
+	stmts := pgAppend(blocks, shard, h, next)
+	if atCommit {
+		for _, st := range stmts {
+			fin.ExecAtCommit(st.Query, st.Args...)
+		}
+		fin.AfterCommit(func(err error) { l.give(shard, next, err == nil) })
+		return nil
+	}
+	// The head stays locked until the transaction ends, which this process
+	// does not see: the next append re-reads it.
+	defer l.give(shard, chainHead{}, false)
+	for _, st := range stmts {
+		if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pgAppend returns the statements appending blocks on shard, moving its head
+// from old to next: one per block, the first also moving the head. When the
+// head is not at old, or another transaction holds it, the first fails with
+// a serialization failure and nothing is written.
+func pgAppend(blocks []*block, shard int, old, next chainHead) []store.Statement {
+	const insert = `INSERT INTO pb_audit (object, id, shard, seq, n, at, entries, hash)
+		SELECT u.o, CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), %s, CAST(? AS BIGINT),
+			CASE WHEN u.i = 1 THEN CAST(? AS TEXT) ELSE '' END, CASE WHEN u.i = 1 THEN CAST(? AS TEXT) ELSE '' END
+		FROM unnest(CAST(? AS TEXT[])) WITH ORDINALITY AS u(o, i)`
+	out := make([]store.Statement, 0, len(blocks))
+	for i, b := range blocks {
+		f, l := b.first(), b.last()
+		objs := b.objects
+		if len(objs) == 0 {
+			objs = []string{""}
+		}
+		var st store.Statement
+		if i == 0 {
+			st.Query = `WITH h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ? RETURNING shard) ` +
+				fmt.Sprintf(insert, `CASE WHEN u.i > 1 THEN 0 WHEN EXISTS (SELECT 1 FROM h) THEN CAST(? AS INTEGER) ELSE pb_audit_head_moved(CAST(? AS INTEGER)) END`)
+			st.Args = []any{next.seq, next.hash, blocks[len(blocks)-1].last().At.UnixMicro(), shard, old.seq, old.hash,
+				f.ID, shard, f.Seq, len(b.entries), shard}
+		} else {
+			st.Query = fmt.Sprintf(insert, `CASE WHEN u.i = 1 THEN CAST(? AS INTEGER) ELSE 0 END`)
+			st.Args = []any{f.ID, shard, f.Seq, len(b.entries)}
+		}
+		st.Args = append(st.Args, l.At.UnixMicro(), string(b.body), l.Hash, objs)
+		out = append(out, st)
+	}
+	return out
 }
 
 // blockMax caps the entries of one block row.
@@ -567,10 +659,8 @@ func (b *block) home() string {
 	return b.objects[0]
 }
 
-// rows appends the block's row and reference rows to a VALUES list; cast
-// spells each value with its type (PostgreSQL cannot infer the types of a
-// VALUES list read by a SELECT).
-func (b *block) rows(sb *strings.Builder, args []any, n *int, cast bool) []any {
+// rows appends the block's row and reference rows to a VALUES list.
+func (b *block) rows(sb *strings.Builder, args []any, n *int) []any {
 	f, l := b.first(), b.last()
 	sep := func() {
 		if *n > 0 {
@@ -578,11 +668,7 @@ func (b *block) rows(sb *strings.Builder, args []any, n *int, cast bool) []any {
 		}
 		*n++
 	}
-	row, ref := "(?, ?, ?, ?, ?, ?, ?, ?)", "(?, ?, ?, ?, 0, ?, '', '')"
-	if cast {
-		row = "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))"
-		ref = "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), 0, CAST(? AS BIGINT), '', '')"
-	}
+	const row, ref = "(?, ?, ?, ?, ?, ?, ?, ?)", "(?, ?, ?, ?, 0, ?, '', '')"
 	sep()
 	sb.WriteString(row)
 	args = append(args, b.home(), f.ID, f.Shard, f.Seq, len(b.entries), l.At.UnixMicro(), string(b.body), l.Hash)
@@ -594,15 +680,15 @@ func (b *block) rows(sb *strings.Builder, args []any, n *int, cast bool) []any {
 	return args
 }
 
-const insertRows = `INSERT INTO pb_audit (object, id, shard, seq, n, at, entries, hash) `
+// insertRows inserts a block's rows on SQLite. OR FAIL: a failing row
+// fails the transaction anyway (the flush returns the error), and without
+// a statement rollback to prepare for, SQLite writes no statement journal
+// (a copy of every page the multi-row insert touches).
+const insertRows = `INSERT OR FAIL INTO pb_audit (object, id, shard, seq, n, at, entries, hash) `
 
 // writeBlocks moves the chain head from old to next (compare-and-swap) and
-// inserts the blocks and their references. It reports false, having written
-// nothing, when the head was not at old. On PostgreSQL a small append is
-// one statement: the head locked (SKIP LOCKED) and moved in a CTE, the rows
-// inserted only if that worked. Otherwise (SQLite; a large PostgreSQL
-// append, which may wait for a busy head) it is the head update, then the
-// rows.
+// inserts the blocks and their references (SQLite). It reports false,
+// having written nothing, when the head was not at old.
 func (l *Log) writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, shard int, old, next chainHead) (bool, error) {
 	at := blocks[len(blocks)-1].last().At.UnixMicro()
 	const moveHead = `UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ?`
@@ -610,23 +696,12 @@ func (l *Log) writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, sha
 	var sb strings.Builder
 	var args []any
 	n := 0
-	if l.pg && len(blocks) == 1 && len(blocks[0].objects) < 500 {
-		// The head is locked with SKIP LOCKED first: when another
-		// transaction holds it, this writes nothing at once (the caller
-		// takes a free head) instead of waiting for that transaction to end.
-		args = append(args, shard, old.seq, old.hash, next.seq, next.hash, at)
-		args = blocks[0].rows(&sb, args, &n, true)
-		got, err := tx.Exec(ctx, `WITH l AS (SELECT shard FROM pb_audit_heads WHERE shard = ? AND seq = ? AND hash = ? FOR UPDATE SKIP LOCKED),
-			h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard IN (SELECT shard FROM l) RETURNING 1) `+insertRows+
-			`SELECT * FROM (VALUES `+sb.String()+`) AS v WHERE EXISTS (SELECT 1 FROM h)`, args...)
-		return err == nil && got == int64(n), err
-	}
 	moved, err := tx.Exec(ctx, moveHead, headArgs...)
 	if err != nil || moved != 1 {
 		return false, err
 	}
 	for i, b := range blocks {
-		args = b.rows(&sb, args, &n, false)
+		args = b.rows(&sb, args, &n)
 		if len(args) < 4000 && i < len(blocks)-1 {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -449,6 +450,129 @@ func TestTwoWriters(t *testing.T) {
 		}
 		if rep := verify(t, l1); !rep.OK || rep.Entries != 6*(3+1) {
 			t.Fatalf("two writers: %+v", rep)
+		}
+	})
+}
+
+// TestProcessesShareChains: several processes' logs appending at once,
+// more transactions than chains, some rolled back. On PostgreSQL each log
+// sends its appends with the COMMIT from the head it remembers; when
+// another process moved or holds that head the transaction is aborted and
+// run again (reading the head). Every committed entry is kept, once, and
+// the chains verify.
+func TestProcessesShareChains(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		const procs, workers, txs = 3, 6, 15
+		var committed atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, procs*workers)
+		for p := range procs {
+			l := audit.New(st)
+			l.SetChains(2) // fewer chains than writers: they meet on heads
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range txs {
+						e := l.NewEntry("write", []string{fmt.Sprintf("run/P%dW%d", p, w), "sink:item/1"}, map[string]any{"i": i})
+						err := st.Tx(ctx, func(tx store.Tx) error {
+							if err := l.Append(ctx, tx, e); err != nil {
+								return err
+							}
+							if i%5 == 2 {
+								return fmt.Errorf("rolled back on purpose")
+							}
+							return nil
+						})
+						switch {
+						case err == nil:
+							committed.Add(1)
+						case !strings.Contains(err.Error(), "on purpose"):
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		rep := verify(t, audit.New(st))
+		if !rep.OK || rep.Entries != committed.Load() || committed.Load() != procs*workers*(txs-3) {
+			t.Fatalf("%d committed: %+v", committed.Load(), rep)
+		}
+		es, err := audit.New(st).List(ctx, audit.Filter{Object: "sink:item/1", Limit: 1000})
+		if err != nil || len(es) != int(committed.Load()) {
+			t.Fatalf("listing sink:item/1: %d entries, %v", len(es), err)
+		}
+	})
+}
+
+// TestLargeAppend: one transaction appending more entries than a block
+// holds writes several blocks (several statements at the commit on
+// PostgreSQL) that verify and list as one history.
+func TestLargeAppend(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		l := audit.New(st)
+		var es []*audit.Entry
+		for i := range 600 {
+			es = append(es, l.NewEntry("decision", []string{"run/BIG", fmt.Sprintf("iconik:asset/%d", i%7)}, map[string]any{"i": i}))
+		}
+		if err := st.Tx(ctx, func(tx store.Tx) error { return l.Append(ctx, tx, es...) }); err != nil {
+			t.Fatal(err)
+		}
+		fill(t, l, "iconik:asset/3", 4)
+		if rep := verify(t, l); !rep.OK || rep.Entries != 600+1+2+3+1 {
+			t.Fatalf("after a large append: %+v", rep)
+		}
+		got, err := l.List(ctx, audit.Filter{Object: "run/BIG", Limit: 1000})
+		if err != nil || len(got) != 600 {
+			t.Fatalf("run/BIG: %d entries, %v", len(got), err)
+		}
+		for i, e := range got {
+			if !strings.Contains(string(e.Data), fmt.Sprintf(`"i":%d}`, i)) {
+				t.Fatalf("entry %d out of order: %s", i, e.Data)
+			}
+		}
+	})
+}
+
+// TestAppendInBegunTx: a transaction from Store.Begin (no staging, no
+// statements at commit) appends at once; committed or rolled back, the
+// chain stays valid for the appends that follow.
+func TestAppendInBegunTx(t *testing.T) {
+	t.Parallel()
+	drivers(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		l := audit.New(st)
+		l.SetChains(1)
+		for i, commit := range []bool{true, false, true} {
+			tx, err := st.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Append(ctx, tx, l.NewEntry("decision", []string{"run/B"}, map[string]any{"i": i})); err != nil {
+				t.Fatal(err)
+			}
+			if commit {
+				err = tx.Commit(ctx)
+			} else {
+				err = tx.Rollback(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fill(t, l, "iconik:asset/B", 1)
+		}
+		if rep := verify(t, l); !rep.OK || rep.Entries != 2+3 {
+			t.Fatalf("after appends in begun transactions: %+v", rep)
 		}
 	})
 }

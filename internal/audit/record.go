@@ -92,29 +92,35 @@ func eventData(ev *store.Event) map[string]any {
 func (r *Recorder) Accepted(ctx context.Context, tx store.Tx, ev *store.Event, runs []*store.Run, resumed []*store.Wait) error {
 	r.remember(ev.ID, ev.Objects)
 	src := sourceObject(ev.Source, ev.Trigger)
-	objs := make([]string, 0, 1+len(ev.Objects)+2*len(runs))
-	objs = append(objs, src)
+	// The entry is about the event's objects and the runs it started; the
+	// connection is its actor, the flows are the runs'. Neither is indexed
+	// (every event would add rows under them), except when the event names
+	// nothing else, so that it can still be found.
+	objs := make([]string, 0, 1+len(ev.Objects)+len(runs))
 	objs = append(objs, ev.Objects...)
-	d := map[string]any{"event_id": ev.ID, "trigger": ev.Trigger, "type": ev.Type}
-	if ev.Hash != "" {
-		d["hash"] = ev.Hash
-	}
-	if ev.Version != "" {
-		d["version"] = ev.Version
+	// Every event makes this entry: its data is written by hand.
+	var d dataBuilder
+	d.str("event_id", ev.ID)
+	d.strIf("hash", ev.Hash)
+	if len(resumed) > 0 {
+		d.num("resumed", int64(len(resumed)))
 	}
 	if len(runs) > 0 {
 		started := make([]string, len(runs))
 		for i, run := range runs {
 			started[i] = run.ID
-			objs = append(objs, "run/"+run.ID, "flow/"+run.Flow)
+			objs = append(objs, "run/"+run.ID)
 		}
-		d["runs"] = started
+		d.strs("runs", started)
 	}
-	if len(resumed) > 0 {
-		d["resumed"] = len(resumed)
+	if len(objs) == 0 {
+		objs = append(objs, src)
 	}
-	e := r.log.NewEntry(KindEventReceived, objs, d)
-	e.Actor = src
+	d.str("trigger", ev.Trigger)
+	d.str("type", ev.Type)
+	d.strIf("version", ev.Version)
+	e := r.log.NewEntry(KindEventReceived, objs, nil)
+	e.Data, e.Actor = d.done(), src
 	es := make([]*Entry, 0, 1+len(resumed))
 	es = append(es, e)
 	var who string
@@ -173,8 +179,8 @@ func describe(e *Entry) string {
 		if n, ok := d["resumed"]; ok {
 			s += fmt.Sprintf("; resumed %v waiting run(s)", n)
 		}
-		if len(e.Objects) > 1 && !strings.HasPrefix(e.Objects[1], "run/") {
-			s = e.Objects[1] + ": " + s
+		if len(e.Objects) > 0 && !strings.HasPrefix(e.Objects[0], "run/") && e.Objects[0] != e.Actor {
+			s = e.Objects[0] + ": " + s
 		}
 		return s
 	case KindRunEnded:
@@ -343,8 +349,8 @@ func (r *Recorder) CommitEntries(ctx context.Context, c *engine.Commit) []*Entry
 	var base []string // computed on the first entry
 	objects := func(extra ...string) []string {
 		if base == nil {
-			// The run stands for its flow: flow/NAME lists the runs it
-			// started (run.started) and what users did to it.
+			// A run's entries are about the run, its parent and the
+			// objects of its trigger event; its flow is the actor.
 			base = []string{"run/" + run.ID}
 			if run.ParentID != "" {
 				base = append(base, "run/"+run.ParentID)
@@ -445,14 +451,18 @@ func (r *Recorder) CommitEntries(ctx context.Context, c *engine.Commit) []*Entry
 	}
 	switch {
 	case c.Ended:
-		d := map[string]any{"status": c.Status, "version": c.Version}
+		// Every run makes this entry: its data is written by hand.
+		var d dataBuilder
 		if c.Status != store.RunSucceeded {
 			if why := endError(c); why != "" {
-				d["error"] = Truncate(why, 500)
+				d.key("error")
+				d.b = appendString(d.b, validUTF8(Truncate(why, 500)))
 			}
 		}
-		e := r.log.NewEntry(KindRunEnded, objects(), d)
-		e.Actor, e.Run = actor, run.ID
+		d.str("status", string(c.Status))
+		d.num("version", int64(c.Version))
+		e := r.log.NewEntry(KindRunEnded, objects(), nil)
+		e.Data, e.Actor, e.Run = d.done(), actor, run.ID
 		es = append(es, e)
 	case c.Status == store.RunQueued && len(c.Steps) == 0 && len(c.Writes) == 0:
 		e := r.log.NewEntry("run.retried", objects(), map[string]any{"status": c.Status, "from": run.Status})

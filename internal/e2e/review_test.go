@@ -120,7 +120,7 @@ func TestApprovePath(t *testing.T) {
 
 	all := describe(mustAudit(t, a, asset))
 	trail := all
-	for _, want := range [][]string{{"event.received", "flow/" + uc08, "started run"}, {"write", "contentstack:entry/video/"}, {"write", "publish"}, {"run.ended", uc08}} {
+	for _, want := range [][]string{{"event.received", "run/" + r8.ID, "started run"}, {"write", "contentstack:entry/video/"}, {"write", "publish"}, {"run.ended", uc08}} {
 		if !hasInOrder(&trail, want...) {
 			t.Errorf("audit trail of the asset lacks %v:\n%s", want, strings.Join(all, "\n"))
 		}
