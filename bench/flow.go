@@ -55,17 +55,21 @@ type FlowOptions struct {
 
 // FlowResult is one line of output.
 type FlowResult struct {
-	Store         string  `json:"store"`
-	Concurrency   int     `json:"concurrency"`
-	Events        int     `json:"events"`
-	Audit         bool    `json:"audit"`
-	AcceptedPerS  float64 `json:"accepted_per_s"`
-	RunsPerS      float64 `json:"runs_per_s"`
-	AckP50MS      float64 `json:"ack_p50_ms"`
-	AckP99MS      float64 `json:"ack_p99_ms"`
-	E2EP50MS      float64 `json:"e2e_p50_ms"`
-	E2EP99MS      float64 `json:"e2e_p99_ms"`
-	PeakRSSMB     float64 `json:"peak_rss_mb"`
+	Store        string  `json:"store"`
+	Concurrency  int     `json:"concurrency"`
+	Events       int     `json:"events"`
+	Audit        bool    `json:"audit"`
+	AcceptedPerS float64 `json:"accepted_per_s"`
+	RunsPerS     float64 `json:"runs_per_s"`
+	AckP50MS     float64 `json:"ack_p50_ms"`
+	AckP99MS     float64 `json:"ack_p99_ms"`
+	E2EP50MS     float64 `json:"e2e_p50_ms"`
+	E2EP99MS     float64 `json:"e2e_p99_ms"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	// CPUMSPerRun is patchbay's CPU time (user + system) per delivered
+	// run, from the first event to the last run: what a run costs,
+	// whatever else the machine is doing.
+	CPUMSPerRun   float64 `json:"cpu_ms_per_run"`
 	Failed        int     `json:"failed_requests"`
 	Delivered     int     `json:"delivered"`
 	DurationS     float64 `json:"duration_s"`
@@ -260,6 +264,7 @@ func Flow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	var next atomic.Int64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
+	cpu0, _ := cpuTime(cmd.Process.Pid)
 	start := time.Now()
 	for range o.Concurrency {
 		wg.Add(1)
@@ -313,6 +318,7 @@ func Flow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 		e2e = append(e2e, done[i].Sub(sent[i]))
 	}
 	rss, _ := peakRSS(cmd.Process.Pid)
+	cpu1, cpuErr := cpuTime(cmd.Process.Pid)
 	res.Delivered = int(delivered.Load())
 	res.Failed = int(failed.Load())
 	res.AcceptedPerS = round(float64(o.Events) / acceptedIn.Seconds())
@@ -323,6 +329,9 @@ func Flow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 	res.AckP50MS, res.AckP99MS = percentile(acks, 50), percentile(acks, 99)
 	res.E2EP50MS, res.E2EP99MS = percentile(e2e, 50), percentile(e2e, 99)
 	res.PeakRSSMB = round(float64(rss) / 1024)
+	if cpuErr == nil && res.Delivered > 0 {
+		res.CPUMSPerRun = round(float64((cpu1 - cpu0).Microseconds()) / 1000 / float64(res.Delivered))
+	}
 	res.GoMaxProcs = os.Getenv("GOMAXPROCS")
 	return res, nil
 }
@@ -370,6 +379,30 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// cpuTime reads the CPU time (user + system) a process has used (Linux;
+// /proc counts in clock ticks, 100 per second).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count fields after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bad /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("bad /proc stat")
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad /proc stat")
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 // peakRSS reads a process's peak resident set size in KiB (Linux).

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,7 +14,7 @@ import (
 
 func benchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Run benchmarks and print their figures"}
-	var events, workers int
+	var events, workers, rounds int
 	var conc, stores, pgURL string
 	var audit string
 	flowCmd := &cobra.Command{
@@ -39,40 +40,70 @@ func benchCmd(g *globals) *cobra.Command {
 					return usageError{fmt.Errorf("--audit %q: want on, off or on,off", audit)}
 				}
 			}
+			if rounds < 1 {
+				return usageError{fmt.Errorf("--rounds %d: want 1 or more", rounds)}
+			}
 			// Audit on and off run back to back per concurrency, so the
-			// ratio compares runs made under the same machine load.
+			// ratio compares runs made under the same machine load; with
+			// --rounds they alternate (on off, off on, …) and the ratio
+			// printed is the median of the rounds'.
 			for _, st := range strings.Split(stores, ",") {
 				for _, c := range concs {
-					byAudit := map[bool]*bench.FlowResult{}
-					for _, au := range audits {
-						res, err := bench.Flow(cmd.Context(), bench.FlowOptions{Events: events, Concurrency: c, Store: strings.TrimSpace(st),
-							PostgresURL: pgURL, Workers: workers, Progress: g.stderr, Audit: au})
-						if err != nil {
-							return err
+					var ratios, ackRatios, cpuRatios []float64
+					var store string
+					for r := range rounds {
+						order := slices.Clone(audits)
+						if r%2 == 1 {
+							slices.Reverse(order)
 						}
-						byAudit[au] = res
-						if g.json {
-							b, _ := json.Marshal(res)
-							fmt.Fprintln(g.stdout, string(b))
-							continue
+						byAudit := map[bool]*bench.FlowResult{}
+						for _, au := range order {
+							res, err := bench.Flow(cmd.Context(), bench.FlowOptions{Events: events, Concurrency: c, Store: strings.TrimSpace(st),
+								PostgresURL: pgURL, Workers: workers, Progress: g.stderr, Audit: au})
+							if err != nil {
+								return err
+							}
+							byAudit[au], store = res, res.Store
+							if g.json {
+								b, _ := json.Marshal(res)
+								fmt.Fprintln(g.stdout, string(b))
+								continue
+							}
+							fmt.Fprintf(g.stdout, "store=%-8s audit=%-5v c=%-3d events=%d accepted/s=%.0f runs/s=%.0f ack p50/p99=%.1f/%.1fms e2e p50/p99=%.1f/%.1fms peak RSS=%.0fMB cpu/run=%.2fms failed=%d delivered=%d %s\n",
+								res.Store, res.Audit, res.Concurrency, res.Events, res.AcceptedPerS, res.RunsPerS, res.AckP50MS, res.AckP99MS,
+								res.E2EP50MS, res.E2EP99MS, res.PeakRSSMB, res.CPUMSPerRun, res.Failed, res.Delivered, res.PatchbayError)
 						}
-						fmt.Fprintf(g.stdout, "store=%-8s audit=%-5v c=%-3d events=%d accepted/s=%.0f runs/s=%.0f ack p50/p99=%.1f/%.1fms e2e p50/p99=%.1f/%.1fms peak RSS=%.0fMB failed=%d delivered=%d %s\n",
-							res.Store, res.Audit, res.Concurrency, res.Events, res.AcceptedPerS, res.RunsPerS, res.AckP50MS, res.AckP99MS,
-							res.E2EP50MS, res.E2EP99MS, res.PeakRSSMB, res.Failed, res.Delivered, res.PatchbayError)
+						on, off := byAudit[true], byAudit[false]
+						if on != nil && off != nil && off.RunsPerS > 0 && off.AckP99MS > 0 {
+							ratios = append(ratios, on.RunsPerS/off.RunsPerS)
+							ackRatios = append(ackRatios, on.AckP99MS/off.AckP99MS)
+							if off.CPUMSPerRun > 0 {
+								cpuRatios = append(cpuRatios, on.CPUMSPerRun/off.CPUMSPerRun)
+							}
+						}
 					}
-					on, off := byAudit[true], byAudit[false]
-					if on == nil || off == nil || off.RunsPerS == 0 || off.AckP99MS == 0 {
+					if len(ratios) == 0 {
 						continue
 					}
-					cmp := map[string]any{"compare": "audit on/off", "store": on.Store, "concurrency": c,
-						"runs_per_s_ratio": on.RunsPerS / off.RunsPerS, "ack_p99_ratio": on.AckP99MS / off.AckP99MS}
+					runs, ack := median(ratios), median(ackRatios)
+					cmp := map[string]any{"compare": "audit on/off", "store": store, "concurrency": c, "rounds": len(ratios),
+						"runs_per_s_ratio": runs, "ack_p99_ratio": ack, "runs_per_s_ratios": ratios}
+					cpu := ""
+					if len(cpuRatios) > 0 {
+						cmp["cpu_per_run_ratio"] = median(cpuRatios)
+						cpu = fmt.Sprintf(", patchbay CPU per run ×%.2f", median(cpuRatios))
+					}
 					if g.json {
 						b, _ := json.Marshal(cmp)
 						fmt.Fprintln(g.stdout, string(b))
 						continue
 					}
-					fmt.Fprintf(g.stdout, "store=%-8s c=%-3d audit on/off: runs/s ×%.2f (%+.1f%%), ack p99 ×%.2f\n",
-						on.Store, c, cmp["runs_per_s_ratio"], (on.RunsPerS/off.RunsPerS-1)*100, cmp["ack_p99_ratio"])
+					spread := ""
+					if len(ratios) > 1 {
+						spread = fmt.Sprintf(" (median of %d rounds, %.2f–%.2f)", len(ratios), slices.Min(ratios), slices.Max(ratios))
+					}
+					fmt.Fprintf(g.stdout, "store=%-8s c=%-3d audit on/off: runs/s ×%.2f (%+.1f%%)%s, ack p99 ×%.2f%s\n",
+						store, c, runs, (runs-1)*100, spread, ack, cpu)
 				}
 			}
 			return nil
@@ -84,8 +115,18 @@ func benchCmd(g *globals) *cobra.Command {
 	flowCmd.Flags().StringVar(&pgURL, "postgres-url", "", "PostgreSQL server to use (default: start a throwaway one)")
 	flowCmd.Flags().IntVar(&workers, "workers", 64, "patchbay's run workers")
 	flowCmd.Flags().StringVar(&audit, "audit", "on", "audit trail on, off, or on,off to compare")
+	flowCmd.Flags().IntVar(&rounds, "rounds", 1, "times to run each configuration, alternating the --audit order (on off, off on, …)")
 	cmd.AddCommand(flowCmd)
 	return cmd
+}
+
+// median of xs (not empty); the mean of the middle two for an even count.
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func intList(s string) ([]int, error) {
