@@ -130,7 +130,15 @@ type Log struct {
 	known [Shards]bool
 	free  []int         // PostgreSQL: chains no transaction of ours holds, most recently given back last
 	slots chan struct{} // one token per free chain
+	// lockUntil: until then appends read their head under lock instead of
+	// trusting the cached one (another process was seen appending).
+	lockUntil time.Time
 }
+
+// distrust is how long after a failed append this process reads chain heads
+// under lock: long enough for the transaction that failed to run again
+// with a head that cannot move.
+const distrust = 2 * time.Second
 
 type chainHead struct {
 	seq  int64
@@ -164,6 +172,8 @@ func (l *Log) SetChains(n int) {
 // take hands a chain to one transaction's append: no other transaction of
 // this process appends to it until give. The chain given back last is taken
 // first, so a process keeps to as few chains as its concurrency needs.
+// The head is reported unknown while this process distrusts its cached
+// heads (see give).
 func (l *Log) take(ctx context.Context) (int, chainHead, bool, error) {
 	select {
 	case <-l.slots:
@@ -174,14 +184,27 @@ func (l *Log) take(ctx context.Context) (int, chainHead, bool, error) {
 	defer l.mu.Unlock()
 	shard := l.free[len(l.free)-1]
 	l.free = l.free[:len(l.free)-1]
-	return shard, l.seen[shard], l.known[shard], nil
+	known := l.known[shard] && !time.Now().Before(l.lockUntil)
+	return shard, l.seen[shard], known, nil
 }
 
 // give takes a chain back with its head after the append's transaction:
-// known says whether head is where the transaction left it (it committed).
-func (l *Log) give(shard int, head chainHead, known bool) {
+// committed says whether head is where the transaction left it. A
+// transaction that did not commit may have met another process's append:
+// for a while every append then reads its head under lock, so the
+// transaction's next attempt (Store.Tx runs it again) cannot fail the same
+// way, whichever chain it gets.
+func (l *Log) give(shard int, head chainHead, committed bool) {
 	l.mu.Lock()
-	l.seen[shard], l.known[shard] = head, known
+	l.seen[shard], l.known[shard] = head, committed
+	if !committed {
+		l.lockUntil = time.Now().Add(distrust)
+	}
+	l.putBack(shard)
+}
+
+// putBack returns a chain to the free list; l.mu is held and released.
+func (l *Log) putBack(shard int) {
 	l.free = append(l.free, shard)
 	l.mu.Unlock()
 	l.slots <- struct{}{}
@@ -495,7 +518,11 @@ func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error
 	}
 	// The head stays locked until the transaction ends, which this process
 	// does not see: the next append re-reads it.
-	defer l.give(shard, chainHead{}, false)
+	defer func() {
+		l.mu.Lock()
+		l.known[shard] = false
+		l.putBack(shard)
+	}()
 	for _, st := range stmts {
 		if _, err := tx.Exec(ctx, st.Query, st.Args...); err != nil {
 			return err
