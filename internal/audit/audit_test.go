@@ -287,36 +287,9 @@ func TestListByObject(t *testing.T) {
 func TestConcurrentAppends(t *testing.T) {
 	t.Parallel()
 	drivers(t, func(t *testing.T, st *store.Store) {
-		ctx := context.Background()
 		l := audit.New(st)
-		var wg sync.WaitGroup
-		errs := make(chan error, 16)
-		for w := 0; w < 16; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < 20; i++ {
-					e := l.NewEntry("write", []string{fmt.Sprintf("run/W%d", w), "sink:item/1"}, map[string]any{"i": i})
-					err := st.Tx(ctx, func(tx store.Tx) error {
-						if err := l.Append(ctx, tx, e); err != nil {
-							return err
-						}
-						if i%7 == 3 {
-							return fmt.Errorf("rolled back on purpose")
-						}
-						return nil
-					})
-					if err != nil && !strings.Contains(err.Error(), "on purpose") {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
+		if n := appendConcurrently(t, st, []*audit.Log{l}, 16, 20, 7); n != 16*17 {
+			t.Fatalf("%d transactions committed, want %d", n, 16*17)
 		}
 		rep := verify(t, l)
 		if !rep.OK || rep.Entries != 16*17 {
@@ -465,49 +438,19 @@ func TestProcessesShareChains(t *testing.T) {
 	drivers(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		const procs, workers, txs = 3, 6, 15
-		var committed atomic.Int64
-		var wg sync.WaitGroup
-		errs := make(chan error, procs*workers)
-		for p := range procs {
+		var logs []*audit.Log
+		for range procs {
 			l := audit.New(st)
 			l.SetChains(2) // fewer chains than writers: they meet on heads
-			for w := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range txs {
-						e := l.NewEntry("write", []string{fmt.Sprintf("run/P%dW%d", p, w), "sink:item/1"}, map[string]any{"i": i})
-						err := st.Tx(ctx, func(tx store.Tx) error {
-							if err := l.Append(ctx, tx, e); err != nil {
-								return err
-							}
-							if i%5 == 2 {
-								return fmt.Errorf("rolled back on purpose")
-							}
-							return nil
-						})
-						switch {
-						case err == nil:
-							committed.Add(1)
-						case !strings.Contains(err.Error(), "on purpose"):
-							errs <- err
-							return
-						}
-					}
-				}()
-			}
+			logs = append(logs, l)
 		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
+		committed := appendConcurrently(t, st, logs, workers, txs, 5)
 		rep := verify(t, audit.New(st))
-		if !rep.OK || rep.Entries != committed.Load() || committed.Load() != procs*workers*(txs-3) {
-			t.Fatalf("%d committed: %+v", committed.Load(), rep)
+		if !rep.OK || rep.Entries != committed || committed != procs*workers*(txs-3) {
+			t.Fatalf("%d committed: %+v", committed, rep)
 		}
 		es, err := audit.New(st).List(ctx, audit.Filter{Object: "sink:item/1", Limit: 1000})
-		if err != nil || len(es) != int(committed.Load()) {
+		if err != nil || int64(len(es)) != committed {
 			t.Fatalf("listing sink:item/1: %d entries, %v", len(es), err)
 		}
 	})
@@ -575,4 +518,49 @@ func TestAppendInBegunTx(t *testing.T) {
 			t.Fatalf("after appends in begun transactions: %+v", rep)
 		}
 	})
+}
+
+// appendConcurrently runs workers goroutines per log, each appending one
+// entry in each of txs transactions (run/W…, sink:item/1), rolling back
+// every transaction whose number is 2 modulo every. It returns how many
+// committed.
+func appendConcurrently(t *testing.T, st *store.Store, logs []*audit.Log, workers, txs, every int) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var committed atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, len(logs)*workers)
+	for p, l := range logs {
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range txs {
+					e := l.NewEntry("write", []string{fmt.Sprintf("run/P%dW%d", p, w), "sink:item/1"}, map[string]any{"i": i})
+					err := st.Tx(ctx, func(tx store.Tx) error {
+						if err := l.Append(ctx, tx, e); err != nil {
+							return err
+						}
+						if i%every == 2 {
+							return fmt.Errorf("rolled back on purpose")
+						}
+						return nil
+					})
+					switch {
+					case err == nil:
+						committed.Add(1)
+					case !strings.Contains(err.Error(), "on purpose"):
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return committed.Load()
 }

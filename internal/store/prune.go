@@ -13,7 +13,7 @@ import (
 func (s *Store) PruneRuns(ctx context.Context, cutoff time.Time, limit int) (runs, steps int64, err error) {
 	err = s.Tx(ctx, func(tx Tx) error {
 		runs, steps = 0, 0
-		ids, err := s.ids(ctx, tx, `SELECT id FROM pb_runs WHERE status IN (?, ?, ?) AND ended_at < ? LIMIT ?`,
+		ids, err := queryStrings(ctx, tx, `SELECT id FROM pb_runs WHERE status IN (?, ?, ?) AND ended_at < ? LIMIT ?`,
 			RunSucceeded, RunFailed, RunCancelled, micros(cutoff), limit)
 		if err != nil || len(ids) == 0 {
 			return err
@@ -42,7 +42,7 @@ func (s *Store) PruneRuns(ctx context.Context, cutoff time.Time, limit int) (run
 func (s *Store) PruneEvents(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx Tx) error {
-		ids, err := s.ids(ctx, tx, `SELECT e.id FROM pb_events e WHERE e.received_at < ?
+		ids, err := queryStrings(ctx, tx, `SELECT e.id FROM pb_events e WHERE e.received_at < ?
 			AND NOT EXISTS (SELECT 1 FROM pb_runs r WHERE r.event_id = e.id) LIMIT ?`, micros(cutoff), limit)
 		if err != nil || len(ids) == 0 {
 			n = 0
@@ -54,23 +54,6 @@ func (s *Store) PruneEvents(ctx context.Context, cutoff time.Time, limit int) (i
 		return err
 	})
 	return n, err
-}
-
-func (s *Store) ids(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 func inList(ids []string) (string, []any) {

@@ -207,6 +207,24 @@ func (b boundTx) Commit(ctx context.Context) error   { return b.raw.Commit(ctx) 
 func (b boundTx) Rollback(ctx context.Context) error { return b.raw.Rollback(ctx) }
 func (b boundTx) Raw() any                           { return b.raw.Raw() }
 
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // RebindDollar turns ? placeholders into $1, $2, … (PostgreSQL). Queries in
 // this package never put ? inside string literals.
 func RebindDollar(q string) string {

@@ -54,20 +54,11 @@ func (s *Store) DeleteRunWaits(ctx context.Context, q Querier, runID string) err
 // WaitKeyExprs returns the distinct event-key expressions that waits on a
 // source use, so an event's keys can be computed once per expression.
 func (s *Store) WaitKeyExprs(ctx context.Context, q Querier, source string) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT key_expr FROM pb_waits WHERE source = ?`, source)
+	out, err := queryStrings(ctx, q, `SELECT DISTINCT key_expr FROM pb_waits WHERE source = ?`, source)
 	if err != nil {
 		return nil, fmt.Errorf("listing wait keys: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // MatchWaits returns the waits on source whose key expression and key match.
@@ -83,38 +74,20 @@ func (s *Store) MatchWaits(ctx context.Context, q Querier, source, keyExpr, key 
 // WaitKeys returns the distinct keys waited on for a source (for pollers that
 // ask only about awaited objects), at most limit.
 func (s *Store) WaitKeys(ctx context.Context, q Querier, source string, limit int) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT key FROM pb_waits WHERE source = ? ORDER BY key LIMIT ?`, source, limitOr(limit, 1000))
+	out, err := queryStrings(ctx, q, `SELECT DISTINCT key FROM pb_waits WHERE source = ? ORDER BY key LIMIT ?`, source, limitOr(limit, 1000))
 	if err != nil {
 		return nil, fmt.Errorf("listing wait keys: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // WaitSources lists the sources that have waits.
 func (s *Store) WaitSources(ctx context.Context, q Querier) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT source FROM pb_waits`)
+	out, err := queryStrings(ctx, q, `SELECT DISTINCT source FROM pb_waits`)
 	if err != nil {
 		return nil, fmt.Errorf("listing wait sources: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunWaits returns a run's waits.
