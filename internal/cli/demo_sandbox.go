@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/connector/contentstack/contentstackapi"
+	"github.com/patchbay/patchbay/internal/connector/iconik/iconikapi"
+	"github.com/patchbay/patchbay/internal/connector/opentext/opentextapi"
+	"github.com/patchbay/patchbay/internal/fault"
+	"github.com/patchbay/patchbay/internal/httpclient"
 	"github.com/patchbay/patchbay/internal/sandbox"
 	"github.com/patchbay/patchbay/internal/template"
 )
@@ -149,53 +151,32 @@ func (g *globals) demoInfo() (sandbox.Info, error) {
 	return in, nil
 }
 
-// demoHTTP calls a sandbox and decodes its JSON answer into out.
-func demoHTTP(ctx context.Context, method, u string, headers map[string]string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode >= 300 {
-		return &statusError{code: resp.StatusCode, msg: fmt.Sprintf("%s %s: %s: %s", method, u, resp.Status, strings.TrimSpace(string(b)))}
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: decoding the answer: %w", method, u, err)
-		}
-	}
-	return nil
+// demoClients are the typed clients of the three sandboxes, as the
+// connectors use them; OpenText acts as user (password grant).
+type demoClients struct {
+	iconik       *iconikapi.Client
+	opentext     *opentextapi.Client
+	contentstack *contentstackapi.Client
 }
 
-// statusError is a sandbox's non-2xx answer.
-type statusError struct {
-	code int
-	msg  string
-}
-
-func (e *statusError) Error() string { return e.msg }
-
-func iconikHeaders(in sandbox.Info) map[string]string {
-	return map[string]string{"App-ID": in.Iconik.AppID, "Auth-Token": in.Iconik.AuthToken}
+func newDemoClients(in sandbox.Info, user, password string) (*demoClients, error) {
+	ic, err := iconikapi.New(iconikapi.Options{BaseURL: in.Iconik.URL, AppID: in.Iconik.AppID, AuthToken: in.Iconik.AuthToken})
+	if err != nil {
+		return nil, fmt.Errorf("iconik sandbox: %w", err)
+	}
+	ot, err := opentextapi.New(opentextapi.Config{BaseURL: in.OpenText.URL, TenantID: in.OpenText.TenantID, TokenURL: in.OpenText.TokenURL,
+		ClientID: in.OpenText.ClientID, ClientSecret: in.OpenText.ClientSecret, Username: user, Password: password,
+		HTTP: httpclient.New(httpclient.Options{Name: "opentext", DecodeError: opentextapi.DecodeError,
+			Secrets: []string{in.OpenText.ClientSecret, password}})})
+	if err != nil {
+		return nil, fmt.Errorf("opentext sandbox: %w", err)
+	}
+	cs, err := contentstackapi.New(contentstackapi.Options{BaseURL: in.Contentstack.URL, APIKey: in.Contentstack.APIKey,
+		ManagementToken: in.Contentstack.ManagementToken})
+	if err != nil {
+		return nil, fmt.Errorf("contentstack sandbox: %w", err)
+	}
+	return &demoClients{iconik: ic, opentext: ot, contentstack: cs}, nil
 }
 
 func demoCmd(g *globals) *cobra.Command {
@@ -216,25 +197,25 @@ func demoCmd(g *globals) *cobra.Command {
 				title = args[0]
 			}
 			ctx := cmd.Context()
-			var asset struct {
-				ID string `json:"id"`
+			cl, err := newDemoClients(in, "", "")
+			if err != nil {
+				return err
 			}
-			if err := demoHTTP(ctx, "POST", in.Iconik.URL+"/API/assets/v1/assets/", iconikHeaders(in),
-				map[string]any{"title": title, "type": "ASSET"}, &asset); err != nil {
+			asset, err := cl.iconik.CreateAsset(ctx, map[string]any{"title": title, "type": "ASSET"}, false)
+			if err != nil {
 				return fmt.Errorf("creating the asset: %w", err)
 			}
-			vals := map[string]any{}
+			vals := map[string]iconikapi.FieldValues{}
 			for k, v := range map[string]string{"asset_type": assetType, "campaign": campaign, "region": region} {
 				if v != "" {
-					vals[k] = map[string]any{"field_values": []any{map[string]any{"value": v}}}
+					vals[k] = iconikapi.FieldValues{FieldValues: []iconikapi.FieldValue{{Value: v}}}
 				}
 			}
 			if len(vals) > 0 {
 				if in.Iconik.MetadataViewID == "" {
 					return errors.New("demo.json names no metadata view id: restart patchbay up --demo")
 				}
-				if err := demoHTTP(ctx, "PUT", in.Iconik.URL+"/API/metadata/v1/assets/"+asset.ID+"/views/"+in.Iconik.MetadataViewID+"/", iconikHeaders(in),
-					map[string]any{"metadata_values": vals}, nil); err != nil {
+				if _, err := cl.iconik.PutValues(ctx, "assets", asset.ID, in.Iconik.MetadataViewID, &iconikapi.MetadataValues{MetadataValues: vals}); err != nil {
 					return fmt.Errorf("setting metadata: %w", err)
 				}
 			}
@@ -271,20 +252,22 @@ func demoCmd(g *globals) *cobra.Command {
 				}
 			}
 			ctx := cmd.Context()
-			task, tok, err := demoFindTask(ctx, in, args[0], user, password, wait)
+			cl, err := newDemoClients(in, user, password)
 			if err != nil {
 				return err
 			}
-			ah := map[string]string{"Authorization": "Bearer " + tok}
-			tu := in.OpenText.URL + "/workflow/v1/tasks/" + task
-			if err := demoHTTP(ctx, "POST", tu, ah, map[string]any{"action": "claim", "assignee": user}, nil); err != nil {
+			task, err := demoFindTask(ctx, cl.opentext, args[0], wait)
+			if err != nil {
+				return err
+			}
+			if err := cl.opentext.ClaimTask(ctx, task, user); err != nil {
 				return fmt.Errorf("claiming task %s: %w", task, err)
 			}
-			body := map[string]any{"action": "complete", "outcome": outcome}
+			req := opentextapi.CompleteRequest{Outcome: outcome}
 			if comment != "" {
-				body["variables"] = []any{map[string]any{"name": "comment", "value": comment}}
+				req.Variables = []opentextapi.Variable{{Name: "comment", Value: comment}}
 			}
-			if err := demoHTTP(ctx, "POST", tu, ah, body, nil); err != nil {
+			if err := cl.opentext.CompleteTask(ctx, task, req); err != nil {
 				return fmt.Errorf("completing task %s: %w", task, err)
 			}
 			if g.json {
@@ -310,7 +293,11 @@ func demoCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := demoState(cmd.Context(), in, args[0])
+			cl, err := newDemoClients(in, "", "")
+			if err != nil {
+				return err
+			}
+			st, err := demoState(cmd.Context(), cl, in, args[0])
 			if err != nil {
 				return err
 			}
@@ -330,38 +317,24 @@ func demoCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// demoFindTask waits for the open task of the asset's review and returns
-// its id with a token acting as user.
-func demoFindTask(ctx context.Context, in sandbox.Info, assetID, user, password string, wait time.Duration) (string, string, error) {
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := demoHTTP(ctx, "POST", in.OpenText.TokenURL, nil, map[string]string{"grant_type": "password", "client_id": in.OpenText.ClientID,
-		"client_secret": in.OpenText.ClientSecret, "username": user, "password": password}, &tok); err != nil {
-		return "", "", fmt.Errorf("signing in to OpenText as %s: %w", user, err)
-	}
-	q := url.Values{"processInstanceBusinessKeyLike": {"iconik:" + assetID + ":%"}}
+// demoFindTask waits for the open task of the asset's review.
+func demoFindTask(ctx context.Context, ot *opentextapi.Client, assetID string, wait time.Duration) (string, error) {
+	q := opentextapi.TaskQuery{ProcessInstanceBusinessKeyLike: "iconik:" + assetID + ":%"}
 	deadline := time.Now().Add(wait)
 	for {
-		var page struct {
-			Embedded struct {
-				Tasks []struct {
-					ID string `json:"id"`
-				} `json:"tasks"`
-			} `json:"_embedded"`
+		page, err := ot.ListTasks(ctx, q)
+		if err != nil {
+			return "", err
 		}
-		if err := demoHTTP(ctx, "GET", in.OpenText.URL+"/workflow/v1/tasks?"+q.Encode(), map[string]string{"Authorization": "Bearer " + tok.AccessToken}, nil, &page); err != nil {
-			return "", "", err
-		}
-		if len(page.Embedded.Tasks) > 0 {
-			return page.Embedded.Tasks[0].ID, tok.AccessToken, nil
+		if len(page.Items) > 0 {
+			return page.Items[0].ID, nil
 		}
 		if time.Now().After(deadline) {
-			return "", "", fmt.Errorf("no open review task for asset %s after %s (see patchbay run ls)", assetID, wait)
+			return "", fmt.Errorf("no open review task for asset %s after %s (see patchbay run ls)", assetID, wait)
 		}
 		select {
 		case <-ctx.Done():
-			return "", "", ctx.Err()
+			return "", ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -374,42 +347,25 @@ type demoAssetState struct {
 	Entry        map[string]any `json:"contentstack_entry"`
 }
 
-func demoState(ctx context.Context, in sandbox.Info, assetID string) (*demoAssetState, error) {
-	st := &demoAssetState{}
-	var ap struct {
-		Status string `json:"status"`
-	}
-	if err := demoHTTP(ctx, "GET", in.Iconik.URL+"/API/assets/v1/assets/"+assetID+"/approvals/request/", iconikHeaders(in), nil, &ap); err != nil {
-		st.Approval = "N/A"
-	} else {
+func demoState(ctx context.Context, cl *demoClients, in sandbox.Info, assetID string) (*demoAssetState, error) {
+	st := &demoAssetState{Approval: "N/A"}
+	if ap, err := cl.iconik.GetApprovalRequest(ctx, "assets", assetID, ""); err == nil {
 		st.Approval = ap.Status
 	}
-	var md struct {
-		MetadataValues map[string]struct {
-			FieldValues []struct {
-				Value any `json:"value"`
-			} `json:"field_values"`
-		} `json:"metadata_values"`
-	}
-	if err := demoHTTP(ctx, "GET", in.Iconik.URL+"/API/metadata/v1/assets/"+assetID+"/", iconikHeaders(in), nil, &md); err != nil {
-		var se *statusError
-		if !errors.As(err, &se) || se.code != http.StatusNotFound { // 404: no values yet
-			return nil, fmt.Errorf("reading iconik metadata: %w", err)
-		}
+	md, err := cl.iconik.GetValues(ctx, "assets", assetID, "", "")
+	if err != nil && !fault.Is(err, fault.NotFound) { // not found: no values yet
+		return nil, fmt.Errorf("reading iconik metadata: %w", err)
 	}
 	if fv := md.MetadataValues["review_status"].FieldValues; len(fv) > 0 {
 		st.ReviewStatus = fmt.Sprint(fv[0].Value)
 	}
-	var entries struct {
-		Entries []map[string]any `json:"entries"`
-	}
-	q := url.Values{"query": {`{"iconik_asset_id":"` + assetID + `"}`}, "include_publish_details": {"true"}}
-	if err := demoHTTP(ctx, "GET", in.Contentstack.URL+"/v3/content_types/video/entries?"+q.Encode(),
-		map[string]string{"api_key": in.Contentstack.APIKey, "authorization": in.Contentstack.ManagementToken}, nil, &entries); err != nil {
+	page, err := cl.contentstack.Entries(ctx, "video", contentstackapi.ListOptions{
+		Query: contentstackapi.Eq("iconik_asset_id", assetID), IncludePublishDetails: true})
+	if err != nil {
 		return nil, fmt.Errorf("reading contentstack entries: %w", err)
 	}
-	if len(entries.Entries) > 0 {
-		st.Entry = entries.Entries[0]
+	if len(page.Entries) > 0 {
+		st.Entry = page.Entries[0]
 	}
 	return st, nil
 }

@@ -53,6 +53,8 @@ type ListOptions struct {
 	IncludeCount    bool
 	Asc, Desc       string
 	IncludeWorkflow bool
+	// IncludePublishDetails adds each entry's publish_details.
+	IncludePublishDetails bool
 	// Only lists the fields to return (only[BASE][]); uid always comes back.
 	Only []string
 }
@@ -84,6 +86,9 @@ func (o ListOptions) values() (url.Values, error) {
 	}
 	if o.IncludeWorkflow {
 		q.Set("include_workflow", "true")
+	}
+	if o.IncludePublishDetails {
+		q.Set("include_publish_details", "true")
 	}
 	for _, f := range o.Only {
 		q.Add("only[BASE][]", f)

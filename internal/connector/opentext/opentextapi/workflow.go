@@ -198,18 +198,20 @@ type TaskQuery struct {
 	InvolvedUser               string
 	ProcessInstanceID          string
 	ProcessInstanceBusinessKey string
-	ProcessDefinitionKey       string
-	TaskDefinitionKey          string
-	Category                   string
-	CreatedAfter               time.Time
-	CreatedBefore              time.Time
-	DueAfter                   time.Time
-	DueBefore                  time.Time
-	Active                     *bool
-	IncludeProcessVariables    bool
-	IncludeTaskLocalVariables  bool
-	IncludeTaskComments        bool
-	IncludeTaskAssignments     bool
+	// ProcessInstanceBusinessKeyLike matches business keys with % wildcards.
+	ProcessInstanceBusinessKeyLike string
+	ProcessDefinitionKey           string
+	TaskDefinitionKey              string
+	Category                       string
+	CreatedAfter                   time.Time
+	CreatedBefore                  time.Time
+	DueAfter                       time.Time
+	DueBefore                      time.Time
+	Active                         *bool
+	IncludeProcessVariables        bool
+	IncludeTaskLocalVariables      bool
+	IncludeTaskComments            bool
+	IncludeTaskAssignments         bool
 	Paging
 }
 
@@ -228,6 +230,7 @@ func (q TaskQuery) Values() url.Values {
 	setStr(v, "involvedUser", q.InvolvedUser)
 	setStr(v, "processInstanceId", q.ProcessInstanceID)
 	setStr(v, "processInstanceBusinessKey", q.ProcessInstanceBusinessKey)
+	setStr(v, "processInstanceBusinessKeyLike", q.ProcessInstanceBusinessKeyLike)
 	setStr(v, "processDefinitionKey", q.ProcessDefinitionKey)
 	setStr(v, "taskDefinitionKey", q.TaskDefinitionKey)
 	setStr(v, "category", q.Category)
