@@ -473,24 +473,7 @@ func TestWaitOutcome(t *testing.T) {
 
 // The writer opts into echoes too: it must still not be restarted by its own
 // write (the loop trigger.echoes must never open).
-const syncEchoesFlow = `
-name: sync-items
-connections:
-  hook: { connector: http, connection: in }
-  out: { connector: http, connection: sink }
-trigger:
-  on: hook.webhook
-  echoes: true
-steps:
-  - id: put
-    action: out.request
-    link: ${{ "origin:item/" + string(trigger.data.body.id) }}
-    input:
-      method: PUT
-      url: ${{ "/items/" + string(trigger.data.body.id) }}
-      object: ${{ "sink:item/" + string(trigger.data.body.id) }}
-      json: ${{ trigger.data.body.data }}
-`
+var syncEchoesFlow = strings.Replace(syncFlow, "  on: hook.webhook\n", "  on: hook.webhook\n  echoes: true\n", 1)
 
 const chainedFlow = `
 name: chained
@@ -535,6 +518,9 @@ func TestEchoesChainFlows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a, sink, hook := startEchoing(t)
+	if !strings.Contains(syncEchoesFlow, "echoes: true") {
+		t.Fatal("syncEchoesFlow does not opt into echoes")
+	}
 	for name, src := range map[string]string{"sync.yaml": syncEchoesFlow, "chained.yaml": chainedFlow, "plain.yaml": plainFlow, "waiter.yaml": waiterFlow} {
 		if _, err := a.ApplyFlow(ctx, name, []byte(src), "test"); err != nil {
 			t.Fatalf("%s: %v", name, err)
