@@ -251,9 +251,9 @@ func cleanObjects(objects []string) []string {
 // capData encodes data, shortening long strings and replacing values that
 // keep it over the cap, so one entry stays small whatever a connector says.
 func capData(data map[string]any) json.RawMessage {
-	b, err := json.Marshal(data)
+	b, err := encodeData(data)
 	if err != nil {
-		b, _ = json.Marshal(map[string]any{"$unencodable": err.Error()})
+		b, _ = encodeData(map[string]any{"$unencodable": err.Error()})
 	}
 	if len(b) <= maxData {
 		return b
@@ -262,11 +262,11 @@ func capData(data map[string]any) json.RawMessage {
 	for k, v := range data {
 		short[k] = shorten(v, 2)
 	}
-	b, _ = json.Marshal(short)
+	b, _ = encodeData(short)
 	if len(b) <= maxData {
 		return b
 	}
-	b, _ = json.Marshal(map[string]any{"$truncated": len(b)})
+	b, _ = encodeData(map[string]any{"$truncated": len(b)})
 	return b
 }
 

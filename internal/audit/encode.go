@@ -1,16 +1,20 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// The stored form of entries is written by hand: it is built for every
-// entry of every run, and encoding/json's reflection, sorted map keys and
-// re-validation of raw data cost more than the rest of an append (see
-// docs/benchmarks.md). Decoding stays encoding/json (stored).
+// The stored form of entries and their data are written by hand: they are
+// built for every entry of every run, and encoding/json's reflection, sorted
+// map keys and re-validation of raw data cost more than the rest of an
+// append (see docs/benchmarks.md). Decoding stays encoding/json (stored).
 
 // encodeStored is the entry's stored form without prev: the JSON object
 // decodeEntries reads into stored. Strings must be valid UTF-8 and Data
@@ -101,54 +105,73 @@ func validUTF8(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-// dataBuilder writes an entry's data object by hand, for the entries every
-// run makes (event.received, run.ended); the others use capData.
-type dataBuilder struct{ b []byte }
-
-func (d *dataBuilder) key(k string) {
-	if len(d.b) == 0 {
-		d.b = append(d.b, '{')
-	} else {
-		d.b = append(d.b, ',')
-	}
-	d.b = appendString(d.b, k)
-	d.b = append(d.b, ':')
+// encodeData writes data as a JSON object, keys sorted (as encoding/json
+// writes maps), by hand for the values entries hold (strings, numbers,
+// booleans, string lists, nested maps, raw JSON) and through encoding/json
+// for anything else.
+func encodeData(data map[string]any) ([]byte, error) {
+	return appendValue(make([]byte, 0, 64+32*len(data)), data)
 }
 
-// str adds k: v, v shortened to maxString.
-func (d *dataBuilder) str(k, v string) {
-	d.key(k)
-	d.b = appendString(d.b, validUTF8(Truncate(v, maxString)))
-}
-
-// strIf adds k: v when v is not empty.
-func (d *dataBuilder) strIf(k, v string) {
-	if v != "" {
-		d.str(k, v)
-	}
-}
-
-func (d *dataBuilder) num(k string, n int64) {
-	d.key(k)
-	d.b = strconv.AppendInt(d.b, n, 10)
-}
-
-// strs adds k: [vs…].
-func (d *dataBuilder) strs(k string, vs []string) {
-	d.key(k)
-	d.b = append(d.b, '[')
-	for i, v := range vs {
-		if i > 0 {
-			d.b = append(d.b, ',')
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendString(b, validUTF8(x)), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.AppendInt(b, int64(x), 10), nil
 		}
-		d.b = appendString(d.b, validUTF8(Truncate(v, maxString)))
+	case json.RawMessage:
+		if json.Valid(x) {
+			return append(b, bytes.Trim(x, " \t\r\n")...), nil
+		}
+	case []string:
+		b = append(b, '[')
+		for i, s := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, validUTF8(s))
+		}
+		return append(b, ']'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(x)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, validUTF8(k))
+			b = append(b, ':')
+			var err error
+			if b, err = appendValue(b, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
 	}
-	d.b = append(d.b, ']')
-}
-
-func (d *dataBuilder) done() json.RawMessage {
-	if len(d.b) == 0 {
-		return json.RawMessage(`{}`)
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
 	}
-	return append(d.b, '}')
+	return append(b, enc...), nil
 }

@@ -2,9 +2,11 @@ package audit
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzEncodeStored: the hand-written stored form decodes (with
@@ -35,17 +37,20 @@ func FuzzEncodeStored(f *testing.F) {
 	})
 }
 
-// TestDataBuilder: the hand-written data of the per-run entries is what
-// encoding/json writes for the same map (keys in order), for any strings.
-func TestDataBuilder(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"b\`, "ctl\x01\n", "é漢🎬", "<a&b>"} {
-		var d dataBuilder
-		d.str("event_id", "E"+s)
-		d.num("resumed", 2)
-		d.strs("runs", []string{"R1", s})
-		d.str("type", s)
-		got := d.done()
-		want, _ := json.Marshal(map[string]any{"event_id": "E" + s, "resumed": 2, "runs": []string{"R1", s}, "type": s})
+// TestEncodeData: entries' data written by hand says what encoding/json
+// says for the same map (same keys in the same order, same values), for
+// any strings and the value types entries hold.
+func TestEncodeData(t *testing.T) {
+	type named string
+	for _, s := range []string{"", "plain", `q"b\`, "ctl\x01\n", "é漢🎬", "<a&b>", "\u2028"} {
+		data := map[string]any{"event_id": "E" + s, "resumed": 2, "n64": int64(-7), "f": 2.5, "whole": float64(3), "ok": true, "none": nil,
+			"runs": []string{"R1", s}, "list": []any{s, 1.0, map[string]any{"k": s}}, "type": s, "raw": json.RawMessage(` {"r": [1, "x"]} `),
+			"named": named(s), "nested": map[string]any{"z": s, "a": []any{}}}
+		got, err := encodeData(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(data)
 		var g, w any
 		if err := json.Unmarshal(got, &g); err != nil {
 			t.Fatalf("%q: %s does not decode: %v", s, got, err)
@@ -54,11 +59,13 @@ func TestDataBuilder(t *testing.T) {
 		gb, _ := json.Marshal(g)
 		wb, _ := json.Marshal(w)
 		if string(gb) != string(wb) {
-			t.Errorf("%q: built %s, encoding/json %s", s, got, want)
+			t.Errorf("%q:\nby hand       %s\nencoding/json %s", s, got, want)
 		}
 	}
-	var empty dataBuilder
-	if string(empty.done()) != "{}" {
-		t.Errorf("empty data = %s", empty.done())
+	if _, err := encodeData(map[string]any{"bad": math.NaN()}); err == nil {
+		t.Error("NaN encoded without an error")
+	}
+	if b, _ := encodeData(map[string]any{"s": "bad \xff utf8"}); !json.Valid(b) || !utf8.Valid(b) {
+		t.Errorf("invalid UTF-8 stored as %q", b)
 	}
 }

@@ -98,12 +98,12 @@ func (r *Recorder) Accepted(ctx context.Context, tx store.Tx, ev *store.Event, r
 	// nothing else, so that it can still be found.
 	objs := make([]string, 0, 1+len(ev.Objects)+len(runs))
 	objs = append(objs, ev.Objects...)
-	// Every event makes this entry: its data is written by hand.
-	var d dataBuilder
-	d.str("event_id", ev.ID)
-	d.strIf("hash", ev.Hash)
-	if len(resumed) > 0 {
-		d.num("resumed", int64(len(resumed)))
+	d := map[string]any{"event_id": ev.ID, "trigger": ev.Trigger, "type": ev.Type}
+	if ev.Hash != "" {
+		d["hash"] = ev.Hash
+	}
+	if ev.Version != "" {
+		d["version"] = ev.Version
 	}
 	if len(runs) > 0 {
 		started := make([]string, len(runs))
@@ -111,16 +111,16 @@ func (r *Recorder) Accepted(ctx context.Context, tx store.Tx, ev *store.Event, r
 			started[i] = run.ID
 			objs = append(objs, "run/"+run.ID)
 		}
-		d.strs("runs", started)
+		d["runs"] = started
+	}
+	if len(resumed) > 0 {
+		d["resumed"] = len(resumed)
 	}
 	if len(objs) == 0 {
 		objs = append(objs, src)
 	}
-	d.str("trigger", ev.Trigger)
-	d.str("type", ev.Type)
-	d.strIf("version", ev.Version)
-	e := r.log.NewEntry(KindEventReceived, objs, nil)
-	e.Data, e.Actor = d.done(), src
+	e := r.log.NewEntry(KindEventReceived, objs, d)
+	e.Actor = src
 	es := make([]*Entry, 0, 1+len(resumed))
 	es = append(es, e)
 	var who string
@@ -451,18 +451,14 @@ func (r *Recorder) CommitEntries(ctx context.Context, c *engine.Commit) []*Entry
 	}
 	switch {
 	case c.Ended:
-		// Every run makes this entry: its data is written by hand.
-		var d dataBuilder
+		d := map[string]any{"status": c.Status, "version": c.Version}
 		if c.Status != store.RunSucceeded {
 			if why := endError(c); why != "" {
-				d.key("error")
-				d.b = appendString(d.b, validUTF8(Truncate(why, 500)))
+				d["error"] = Truncate(why, 500)
 			}
 		}
-		d.str("status", string(c.Status))
-		d.num("version", int64(c.Version))
-		e := r.log.NewEntry(KindRunEnded, objects(), nil)
-		e.Data, e.Actor, e.Run = d.done(), actor, run.ID
+		e := r.log.NewEntry(KindRunEnded, objects(), d)
+		e.Actor, e.Run = actor, run.ID
 		es = append(es, e)
 	case c.Status == store.RunQueued && len(c.Steps) == 0 && len(c.Writes) == 0:
 		e := r.log.NewEntry("run.retried", objects(), map[string]any{"status": c.Status, "from": run.Status})
