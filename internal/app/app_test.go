@@ -51,17 +51,7 @@ func (s *sink) count() int {
 	return len(s.reqs)
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if fn() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
+var waitFor = apptest.WaitFor
 
 const webhookFlow = `
 name: to-sink

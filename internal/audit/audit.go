@@ -24,11 +24,11 @@
 // chains out one transaction at a time (take/give), so its own appends
 // never meet on a head, and remembers each chain's head after a commit. An
 // append is then one statement sent in the same round trip as the COMMIT
-// (store.Finisher): a CTE locks the head with SKIP LOCKED, moves it if it
-// is still where this process left it and inserts the rows; if another
-// process holds or moved the head, the statement aborts the transaction
-// with a serialization failure (pb_audit_head_moved) and the store runs the
-// transaction again, this time reading the head under FOR UPDATE. Writing
+// (store.Finisher): a CTE moves the head if it is still where this process
+// left it and inserts the rows; if another process moved the head, the
+// statement aborts the transaction with a serialization failure
+// (pb_audit_head_moved) and the store runs the transaction again; for a
+// while the process then reads heads under FOR UPDATE. Writing
 // the audit trail thus adds no round trip to a transaction. SQLite has a
 // single writer: it uses chain 0, keeps the head in memory and re-reads it
 // only when the compare-and-swap finds that another process (a CLI command)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/app/apptest"
 	"github.com/patchbay/patchbay/internal/connector"
 	"github.com/patchbay/patchbay/internal/connector/core"
 	"github.com/patchbay/patchbay/internal/connector/httpx"
@@ -137,19 +138,7 @@ func newEnv(t *testing.T) *env {
 	reg.Register(f)
 	reg.Register(core.Connector{})
 	reg.Register(httpx.Connector{})
-	a, err := app.Open(context.Background(), app.Config{DataDir: t.TempDir(), Addr: "127.0.0.1:0", APIToken: "t", Registry: reg,
-		FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = a.Stop(ctx)
-	})
+	a := apptest.Start(t, app.Config{Registry: reg, FetchPollInterval: 50 * time.Millisecond, ReconcileEvery: time.Hour})
 	if err := a.PutConnection(context.Background(), "fk", "fake", map[string]any{"token": "tok-SECRET"}, "test"); err != nil {
 		t.Fatal(err)
 	}
