@@ -377,7 +377,7 @@ func TestAuditLsMultiRun(t *testing.T) {
 		t.Fatalf("audit verify: exit %d: %s", code, out.String())
 	}
 	must(t, a.Store.Tx(ctx, func(tx store.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE pb_audit SET entries = REPLACE(entries, '"branch":"else"', '"branch":"then"') WHERE n > 0`)
+		_, err := tx.Exec(ctx, `UPDATE pb_audit_blocks SET entries = REPLACE(entries, '"branch":"else"', '"branch":"then"')`)
 		return err
 	}))
 	out.Reset()

@@ -36,13 +36,16 @@
 //
 // # Storage
 //
-// Entries are stored in blocks, one row per append (the entries one
-// transaction added to one chain, as a JSON array), filed under the first
-// object they touch, with one reference row per further object. On SQLite an
-// append's cost is per statement and per row, not per byte hashed, so an
-// append is a head update and one multi-row insert (one statement in all
-// on PostgreSQL), with hashes and JSON computed before; the ingest writes
-// the entries of a whole group-committed batch of events as one block.
+// Entries are stored in blocks (pb_audit_blocks), one row per append (the
+// entries one transaction added to one chain, as a JSON array), keyed by
+// chain and position, with one reference row (pb_audit_refs) per object the
+// entries touch: the index behind "everything that happened to this
+// object". On SQLite an append's cost is per statement, per row and per
+// page, not per byte hashed: an append is a head update and two multi-row
+// inserts (blocks at the end of one b-tree, references in a WITHOUT ROWID
+// table; ADR 0005), one statement in all on PostgreSQL, with hashes and
+// JSON computed before; the ingest writes the entries of a whole
+// group-committed batch of events as one block.
 //
 // # Retention
 //
@@ -532,32 +535,32 @@ func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error
 }
 
 // pgAppend returns the statements appending blocks on shard, moving its head
-// from old to next: one per block, the first also moving the head. When the
-// head is not at old, or another transaction holds it, the first fails with
-// a serialization failure and nothing is written.
+// from old to next: one per block (its row and its reference rows), the
+// first also moving the head. When the head is not at old, or another
+// transaction holds it, the first fails with a serialization failure and
+// nothing is written.
 func pgAppend(blocks []*block, shard int, old, next chainHead) []store.Statement {
-	const insert = `INSERT INTO pb_audit (object, id, shard, seq, n, at, entries, hash)
-		SELECT u.o, CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), %s, CAST(? AS BIGINT),
-			CASE WHEN u.i = 1 THEN CAST(? AS TEXT) ELSE '' END, CASE WHEN u.i = 1 THEN CAST(? AS TEXT) ELSE '' END
-		FROM unnest(CAST(? AS TEXT[])) WITH ORDINALITY AS u(o, i)`
+	const insert = `%s b AS (INSERT INTO pb_audit_blocks (shard, seq, n, id, at, entries, hash)
+		VALUES (%s, CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT)))
+		INSERT INTO pb_audit_refs (object, id, shard, seq)
+		SELECT u.o, CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT) FROM unnest(CAST(? AS TEXT[])) AS u(o)`
 	out := make([]store.Statement, 0, len(blocks))
 	for i, b := range blocks {
 		f, l := b.first(), b.last()
 		objs := b.objects
-		if len(objs) == 0 {
-			objs = []string{""}
+		if objs == nil {
+			objs = []string{}
 		}
 		var st store.Statement
 		if i == 0 {
-			st.Query = `WITH h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ? RETURNING shard) ` +
-				fmt.Sprintf(insert, `CASE WHEN u.i > 1 THEN 0 WHEN EXISTS (SELECT 1 FROM h) THEN CAST(? AS INTEGER) ELSE pb_audit_head_moved(CAST(? AS INTEGER)) END`)
-			st.Args = []any{next.seq, next.hash, blocks[len(blocks)-1].last().At.UnixMicro(), shard, old.seq, old.hash,
-				f.ID, shard, f.Seq, len(b.entries), shard}
+			st.Query = fmt.Sprintf(insert, `WITH h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ? RETURNING shard),`,
+				`CASE WHEN EXISTS (SELECT 1 FROM h) THEN CAST(? AS INTEGER) ELSE pb_audit_head_moved(CAST(? AS INTEGER)) END`)
+			st.Args = []any{next.seq, next.hash, blocks[len(blocks)-1].last().At.UnixMicro(), shard, old.seq, old.hash, shard, shard}
 		} else {
-			st.Query = fmt.Sprintf(insert, `CASE WHEN u.i = 1 THEN CAST(? AS INTEGER) ELSE 0 END`)
-			st.Args = []any{f.ID, shard, f.Seq, len(b.entries)}
+			st.Query = fmt.Sprintf(insert, `WITH`, `CAST(? AS INTEGER)`)
+			st.Args = []any{shard}
 		}
-		st.Args = append(st.Args, l.At.UnixMicro(), string(b.body), l.Hash, objs)
+		st.Args = append(st.Args, f.Seq, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash, f.ID, shard, f.Seq, objs)
 		out = append(out, st)
 	}
 	return out
@@ -570,7 +573,7 @@ const blockMax = 256
 type block struct {
 	entries []*Entry
 	body    []byte
-	objects []string // distinct objects the entries touch; the first is the block's home
+	objects []string // distinct objects the entries touch, in order: one reference row each
 }
 
 // stored is an entry as a block keeps it: its chain position comes from the
@@ -678,40 +681,42 @@ func blockObjects(entries []*Entry) []string {
 func (b *block) first() *Entry { return b.entries[0] }
 func (b *block) last() *Entry  { return b.entries[len(b.entries)-1] }
 
-// home is the object the block's row is filed under.
-func (b *block) home() string {
-	if len(b.objects) == 0 {
-		return ""
+// blockRow appends the block's row to a VALUES list of pb_audit_blocks
+// (SQLite's column order: seq first, the rowid).
+func (b *block) blockRow(sb *strings.Builder, args []any) []any {
+	f, l := b.first(), b.last()
+	if len(args) > 0 {
+		sb.WriteString(", ")
 	}
-	return b.objects[0]
+	sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+	return append(args, f.Seq, f.Shard, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash)
 }
 
-// rows appends the block's row and reference rows to a VALUES list.
-func (b *block) rows(sb *strings.Builder, args []any, n *int) []any {
-	f, l := b.first(), b.last()
-	sep := func() {
-		if *n > 0 {
+// refRows appends the block's reference rows to a VALUES list of
+// pb_audit_refs.
+func (b *block) refRows(sb *strings.Builder, args []any) []any {
+	f := b.first()
+	for _, o := range b.objects {
+		if len(args) > 0 {
 			sb.WriteString(", ")
 		}
-		*n++
-	}
-	const row, ref = "(?, ?, ?, ?, ?, ?, ?, ?)", "(?, ?, ?, ?, 0, ?, '', '')"
-	sep()
-	sb.WriteString(row)
-	args = append(args, b.home(), f.ID, f.Shard, f.Seq, len(b.entries), l.At.UnixMicro(), string(b.body), l.Hash)
-	for i := 1; i < len(b.objects); i++ {
-		sep()
-		sb.WriteString(ref)
-		args = append(args, b.objects[i], f.ID, f.Shard, f.Seq, l.At.UnixMicro())
+		sb.WriteString("(?, ?, ?, ?)")
+		args = append(args, o, f.ID, f.Shard, f.Seq)
 	}
 	return args
 }
 
-// insertRows inserts a block's rows on SQLite. OR FAIL: a failing row
-// fails the transaction anyway (the flush returns the error), and without
-// a statement rollback to prepare for, SQLite writes no statement journal
-// (a copy of every page the multi-row insert touches).
-const insertRows = `INSERT OR FAIL INTO pb_audit (object, id, shard, seq, n, at, entries, hash) `
+// The SQLite inserts. OR FAIL: a failing row fails the transaction anyway
+// (the flush returns the error), and without a statement rollback to
+// prepare for, SQLite writes no statement journal (a copy of every page a
+// multi-row insert touches).
+const (
+	insertBlocks = `INSERT OR FAIL INTO pb_audit_blocks (seq, shard, n, id, at, entries, hash) VALUES `
+	insertRefs   = `INSERT OR FAIL INTO pb_audit_refs (object, id, shard, seq) VALUES `
+)
+
+// maxArgs bounds the parameters of one multi-row insert.
+const maxArgs = 4000
 
 // writeBlocks moves the chain head from old to next (compare-and-swap) and
 // inserts the blocks and their references (SQLite). It reports false,
@@ -719,24 +724,31 @@ const insertRows = `INSERT OR FAIL INTO pb_audit (object, id, shard, seq, n, at,
 func (l *Log) writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, shard int, old, next chainHead) (bool, error) {
 	at := blocks[len(blocks)-1].last().At.UnixMicro()
 	const moveHead = `UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ?`
-	headArgs := []any{next.seq, next.hash, at, shard, old.seq, old.hash}
-	var sb strings.Builder
-	var args []any
-	n := 0
-	moved, err := tx.Exec(ctx, moveHead, headArgs...)
+	moved, err := tx.Exec(ctx, moveHead, next.seq, next.hash, at, shard, old.seq, old.hash)
 	if err != nil || moved != 1 {
 		return false, err
 	}
-	for i, b := range blocks {
-		args = b.rows(&sb, args, &n)
-		if len(args) < 4000 && i < len(blocks)-1 {
-			continue
+	var sb strings.Builder
+	var args []any
+	insert := func(head string, rows func(*block, *strings.Builder, []any) []any) error {
+		for i, b := range blocks {
+			args = rows(b, &sb, args)
+			if len(args) == 0 || (len(args) < maxArgs && i < len(blocks)-1) {
+				continue
+			}
+			if _, err := tx.Exec(ctx, head+sb.String(), args...); err != nil {
+				return err
+			}
+			sb.Reset()
+			args = args[:0]
 		}
-		if _, err := tx.Exec(ctx, insertRows+`VALUES `+sb.String(), args...); err != nil {
-			return false, err
-		}
-		sb.Reset()
-		args, n = args[:0], 0
+		return nil
+	}
+	if err := insert(insertBlocks, (*block).blockRow); err != nil {
+		return false, err
+	}
+	if err := insert(insertRefs, (*block).refRows); err != nil {
+		return false, err
 	}
 	return true, nil
 }

@@ -30,26 +30,37 @@ func TestMain(m *testing.M) {
 func drivers(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		drv, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "pb.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, migrated(t, store.New(drv)))
+		fn(t, migrated(t, openSQLite(t), 0))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		drv, err := postgres.Open(context.Background(), pgtest.URL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fn(t, migrated(t, store.New(drv)))
+		fn(t, migrated(t, openPostgres(t), 0))
 	})
 }
 
-func migrated(t *testing.T, st *store.Store) *store.Store {
+func openSQLite(t *testing.T) *store.Store {
+	t.Helper()
+	drv, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "pb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.New(drv)
+}
+
+func openPostgres(t *testing.T) *store.Store {
+	t.Helper()
+	drv, err := postgres.Open(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.New(drv)
+}
+
+// migrated migrates st up to migration version upTo (0: all of them).
+func migrated(t *testing.T, st *store.Store, upTo int) *store.Store {
 	t.Helper()
 	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
+	if err := st.MigrateTo(context.Background(), upTo); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -90,15 +101,15 @@ func verify(t *testing.T, l *audit.Log) *audit.Report {
 
 // blockRow is a stored block as the tamper tests see it.
 type blockRow struct {
-	object, id string
-	shard      int
-	seq        int64
-	entries    []map[string]any
+	id      string
+	shard   int
+	seq     int64
+	entries []map[string]any
 }
 
 func blocks(t *testing.T, st *store.Store) []blockRow {
 	t.Helper()
-	rows, err := st.Reader().Query(context.Background(), `SELECT object, id, shard, seq, entries FROM pb_audit WHERE n > 0 ORDER BY shard, seq`)
+	rows, err := st.Reader().Query(context.Background(), `SELECT id, shard, seq, entries FROM pb_audit_blocks ORDER BY shard, seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +118,7 @@ func blocks(t *testing.T, st *store.Store) []blockRow {
 	for rows.Next() {
 		var b blockRow
 		var body string
-		if err := rows.Scan(&b.object, &b.id, &b.shard, &b.seq, &body); err != nil {
+		if err := rows.Scan(&b.id, &b.shard, &b.seq, &body); err != nil {
 			t.Fatal(err)
 		}
 		if err := json.Unmarshal([]byte(body), &b.entries); err != nil {
@@ -129,7 +140,7 @@ func execSQL(t *testing.T, st *store.Store, q string, args ...any) {
 func setEntries(t *testing.T, st *store.Store, b blockRow, entries []map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(entries)
-	execSQL(t, st, `UPDATE pb_audit SET entries = ? WHERE object = ? AND id = ?`, string(body), b.object, b.id)
+	execSQL(t, st, `UPDATE pb_audit_blocks SET entries = ? WHERE shard = ? AND seq = ?`, string(body), b.shard, b.seq)
 }
 
 // TestTamperDetected: editing, deleting or swapping any entry, or removing
@@ -160,7 +171,7 @@ func TestTamperDetected(t *testing.T) {
 			return b.seq
 		}, []string{audit.ProblemEdited}},
 		{"delete a block", func(t *testing.T, st *store.Store, bs []blockRow) int64 {
-			execSQL(t, st, `DELETE FROM pb_audit WHERE object = ? AND id = ?`, bs[3].object, bs[3].id)
+			execSQL(t, st, `DELETE FROM pb_audit_blocks WHERE shard = ? AND seq = ?`, bs[3].shard, bs[3].seq)
 			return bs[3].seq
 		}, []string{audit.ProblemDeleted}},
 		{"delete one entry of a block", func(t *testing.T, st *store.Store, bs []blockRow) int64 {
@@ -170,7 +181,7 @@ func TestTamperDetected(t *testing.T) {
 		}, []string{audit.ProblemEdited, audit.ProblemReordered, audit.ProblemDeleted}},
 		{"delete the newest entries", func(t *testing.T, st *store.Store, bs []blockRow) int64 {
 			last := bs[len(bs)-1]
-			execSQL(t, st, `DELETE FROM pb_audit WHERE object = ? AND id = ?`, last.object, last.id)
+			execSQL(t, st, `DELETE FROM pb_audit_blocks WHERE shard = ? AND seq = ?`, last.shard, last.seq)
 			return last.seq
 		}, []string{audit.ProblemDeleted}},
 		{"swap two entries in a block", func(t *testing.T, st *store.Store, bs []blockRow) int64 {
@@ -182,9 +193,9 @@ func TestTamperDetected(t *testing.T) {
 		{"swap two blocks", func(t *testing.T, st *store.Store, bs []blockRow) int64 {
 			a, b := bs[3], bs[6]
 			// Give each the other's place in the chain.
-			execSQL(t, st, `UPDATE pb_audit SET seq = -1 WHERE object = ? AND id = ?`, a.object, a.id)
-			execSQL(t, st, `UPDATE pb_audit SET seq = ? WHERE object = ? AND id = ?`, a.seq, b.object, b.id)
-			execSQL(t, st, `UPDATE pb_audit SET seq = ? WHERE object = ? AND id = ?`, b.seq, a.object, a.id)
+			execSQL(t, st, `UPDATE pb_audit_blocks SET seq = -1 WHERE shard = ? AND seq = ?`, a.shard, a.seq)
+			execSQL(t, st, `UPDATE pb_audit_blocks SET seq = ? WHERE shard = ? AND seq = ?`, a.seq, b.shard, b.seq)
+			execSQL(t, st, `UPDATE pb_audit_blocks SET seq = ? WHERE shard = ? AND seq = ?`, b.seq, a.shard, -1)
 			return a.seq
 		}, []string{audit.ProblemReordered, audit.ProblemEdited, audit.ProblemDeleted}},
 		{"swap the entries of two blocks", func(t *testing.T, st *store.Store, bs []blockRow) int64 {
@@ -227,19 +238,52 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// TestIndexTamperDetected: the object index cannot silently lose or gain
-// references.
+// TestIndexTamperDetected: the object index cannot silently lose, gain or
+// move references.
 func TestIndexTamperDetected(t *testing.T) {
 	t.Parallel()
-	drivers(t, func(t *testing.T, st *store.Store) {
-		l := audit.New(st)
-		fill(t, l, "iconik:asset/A", 6)
-		execSQL(t, st, `DELETE FROM pb_audit WHERE n = 0 AND object = ?`, "iconik:asset/A")
-		rep := verify(t, l)
-		if rep.OK || rep.Broken.Problem != audit.ProblemIndex {
-			t.Fatalf("removed references not detected: %+v", rep)
-		}
-	})
+	cases := []struct {
+		name   string
+		tamper func(t *testing.T, st *store.Store, bs []blockRow)
+	}{
+		{"remove an object's references", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `DELETE FROM pb_audit_refs WHERE object = ?`, "iconik:asset/A")
+		}},
+		{"remove one reference", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `DELETE FROM pb_audit_refs WHERE object = ? AND id = ?`, "iconik:asset/A", bs[2].id)
+		}},
+		{"file a reference under another object", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `UPDATE pb_audit_refs SET object = ? WHERE object = ? AND id = ?`, "iconik:asset/B", "iconik:asset/A", bs[2].id)
+		}},
+		{"point a reference at another block", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `UPDATE pb_audit_refs SET seq = ?, id = ? WHERE object = ? AND id = ?`, bs[1].seq, bs[1].id, "run/R2", bs[2].id)
+		}},
+		{"point a reference nowhere", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `UPDATE pb_audit_refs SET seq = ? WHERE object = ? AND id = ?`, 9999, "iconik:asset/A", bs[2].id)
+		}},
+		{"add a reference", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `INSERT INTO pb_audit_refs (object, id, shard, seq) VALUES (?, ?, ?, ?)`, "iconik:asset/Z", bs[2].id, bs[2].shard, bs[2].seq)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			drivers(t, func(t *testing.T, st *store.Store) {
+				l := audit.New(st)
+				l.SetChains(1)
+				fill(t, l, "iconik:asset/A", 6)
+				if rep := verify(t, l); !rep.OK {
+					t.Fatalf("before tampering: %+v", rep)
+				}
+				tc.tamper(t, st, blocks(t, st))
+				rep := verify(t, l)
+				if rep.OK || rep.Broken.Problem != audit.ProblemIndex {
+					t.Fatalf("not detected: %+v", rep)
+				}
+				t.Log(rep.Broken.Detail)
+			})
+		})
+	}
 }
 
 // TestListByObject: entries come back in time order, each with the objects
@@ -344,7 +388,7 @@ func TestPruneCheckpoint(t *testing.T) {
 		}
 		// A forged checkpoint (hiding deleted entries) fails its signature.
 		bs := blocks(t, st)
-		execSQL(t, st, `DELETE FROM pb_audit WHERE object = ? AND id = ?`, bs[0].object, bs[0].id)
+		execSQL(t, st, `DELETE FROM pb_audit_blocks WHERE shard = ? AND seq = ?`, bs[0].shard, bs[0].seq)
 		execSQL(t, st, `UPDATE pb_audit_checkpoints SET seq = ?, hash = ?`, bs[0].seq, bs[1].entries[0]["p"])
 		rep = verify(t, l)
 		if rep.OK || rep.Broken.Problem != audit.ProblemCheckpoint {

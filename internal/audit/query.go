@@ -2,9 +2,11 @@ package audit
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"sort"
 	"time"
@@ -24,9 +26,8 @@ type Filter struct {
 	Limit int
 }
 
-// storedBlock is a row of pb_audit.
+// storedBlock is a row of pb_audit_blocks.
 type storedBlock struct {
-	object  string // the object the block is filed under
 	shard   int
 	seq     int64
 	n       int
@@ -37,13 +38,13 @@ type storedBlock struct {
 	bad     error // the entries did not decode
 }
 
-const blockCols = `a.object, a.shard, a.seq, a.n, a.id, a.at, a.entries, a.hash`
+const blockCols = `a.shard, a.seq, a.n, a.id, a.at, a.entries, a.hash`
 
 func scanBlock(r interface{ Scan(...any) error }) (*storedBlock, error) {
 	var b storedBlock
 	var body string
 	var err error
-	if err = r.Scan(&b.object, &b.shard, &b.seq, &b.n, &b.id, &b.at, &body, &b.hash); err != nil {
+	if err = r.Scan(&b.shard, &b.seq, &b.n, &b.id, &b.at, &body, &b.hash); err != nil {
 		return nil, err
 	}
 	if b.entries, err = decodeEntries([]byte(body), b.shard, b.seq, b.hash); err != nil {
@@ -103,11 +104,11 @@ func (l *Log) page(ctx context.Context, f Filter, cursor string, limit int, fn f
 	var query string
 	var args []any
 	if f.Object != "" {
-		query = `SELECT ` + blockCols + ` FROM pb_audit r JOIN pb_audit a ON a.shard = r.shard AND a.seq = r.seq AND a.n > 0
+		query = `SELECT ` + blockCols + ` FROM pb_audit_refs r JOIN pb_audit_blocks a ON a.shard = r.shard AND a.seq = r.seq
 			WHERE r.object = ? AND r.id >= ? AND r.id > ? ORDER BY r.id LIMIT ?`
 		args = []any{f.Object, lower, cursor, limit}
 	} else {
-		query = `SELECT ` + blockCols + ` FROM pb_audit a WHERE a.n > 0 AND a.id >= ? AND a.id > ? ORDER BY a.id LIMIT ?`
+		query = `SELECT ` + blockCols + ` FROM pb_audit_blocks a WHERE a.id >= ? AND a.id > ? ORDER BY a.id LIMIT ?`
 		args = []any{lower, cursor, limit}
 	}
 	rows, err := l.st.Reader().Query(ctx, query, args...)
@@ -216,13 +217,13 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
-	var objects int64
+	want := refIndex{seed: maphash.MakeSeed()}
 	for _, h := range heads {
 		cp := cps[h.shard]
 		if cp != nil {
 			rep.Checkpoints++
 		}
-		n, objs, brk, err := l.verifyChain(ctx, q, h, cp)
+		n, brk, err := l.verifyChain(ctx, q, h, cp, &want)
 		if err != nil {
 			return nil, err
 		}
@@ -230,13 +231,12 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 			rep.Chains++
 		}
 		rep.Entries += n
-		objects += objs
 		if brk != nil {
 			rep.Problems = append(rep.Problems, *brk)
 		}
 	}
 	if len(rep.Problems) == 0 {
-		if brk, err := l.verifyRefs(ctx, q, objects); err != nil {
+		if brk, err := l.verifyRefs(ctx, q, &want); err != nil {
 			return nil, err
 		} else if brk != nil {
 			rep.Problems = append(rep.Problems, *brk)
@@ -271,31 +271,33 @@ func (l *Log) heads(ctx context.Context, q store.Querier) ([]headRow, error) {
 	return out, rows.Err()
 }
 
-// verifyChain walks one chain; it returns the entries seen, the object
-// references its blocks should have and the first broken link.
-func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *Checkpoint) (int64, int64, *Break, error) {
+// verifyChain walks one chain; it returns the entries seen and the first
+// broken link, and adds the object references its blocks should have to refs.
+func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *Checkpoint, refs *refIndex) (int64, *Break, error) {
 	expSeq, expPrev := int64(1), ""
 	if cp != nil {
 		if err := l.checkCheckpoint(ctx, cp); err != nil {
-			return 0, 0, &Break{Shard: h.shard, Seq: cp.Seq, Problem: ProblemCheckpoint, Detail: err.Error()}, nil
+			return 0, &Break{Shard: h.shard, Seq: cp.Seq, Problem: ProblemCheckpoint, Detail: err.Error()}, nil
 		}
 		expSeq, expPrev = cp.Seq+1, cp.Hash
 	}
-	rows, err := q.Query(ctx, `SELECT `+blockCols+` FROM pb_audit a WHERE a.n > 0 AND a.shard = ? ORDER BY a.seq`, h.shard)
+	rows, err := q.Query(ctx, `SELECT `+blockCols+` FROM pb_audit_blocks a WHERE a.shard = ? ORDER BY a.seq`, h.shard)
 	if err != nil {
-		return 0, 0, nil, fmt.Errorf("reading audit chain %d: %w", h.shard, err)
+		return 0, nil, fmt.Errorf("reading audit chain %d: %w", h.shard, err)
 	}
 	defer rows.Close()
-	var n, refs int64
+	var n int64
 	var brk *Break
 	for rows.Next() {
 		b, err := scanBlock(rows)
 		if err != nil {
-			return 0, 0, nil, err
+			return 0, nil, err
 		}
 		n += int64(len(b.entries))
-		if objs := blockObjects(b.entries); len(objs) > 0 {
-			refs += int64(len(objs) - 1) // the first is the block's own row
+		if len(b.entries) > 0 {
+			for _, o := range blockObjects(b.entries) {
+				refs.add(o, b.id, b.shard, b.seq)
+			}
 		}
 		if brk != nil {
 			continue
@@ -339,16 +341,12 @@ func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *C
 			}
 			expSeq, expPrev = e.Seq+1, e.Hash
 		}
-		home := ""
-		if len(b.entries[0].Objects) > 0 {
-			home = b.entries[0].Objects[0]
-		}
-		if brk == nil && (b.n != len(b.entries) || b.id != b.entries[0].ID || b.object != home) {
+		if brk == nil && (b.n != len(b.entries) || b.id != b.entries[0].ID) {
 			brk = &Break{Shard: h.shard, Seq: b.seq, ID: b.id, Problem: ProblemEdited, Detail: "the block's columns do not match its entries"}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, 0, nil, err
+		return 0, nil, err
 	}
 	if brk == nil && (h.seq != expSeq-1 || h.hash != expPrev) {
 		if h.seq > expSeq-1 {
@@ -359,21 +357,41 @@ func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *C
 				Detail: fmt.Sprintf("the chain head (seq %d) does not match the last entry (seq %d)", h.seq, expSeq-1)}
 		}
 	}
-	return n, refs, brk, nil
+	return n, brk, nil
 }
 
-// verifyRefs checks the object index against the entries: as many
-// references as the blocks' distinct objects, none pointing at a missing block.
-func (l *Log) verifyRefs(ctx context.Context, q store.Querier, objects int64) (*Break, error) {
-	var n int64
-	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM pb_audit WHERE n = 0`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("counting audit references: %w", err)
-	}
+// refIndex sums up a set of object references (object, block id, chain,
+// seq) without keeping them: a count and a sum of their hashes under a seed
+// chosen per verification, so a changed, added, removed or moved reference
+// changes the sum.
+type refIndex struct {
+	seed maphash.Seed
+	n    int64
+	sum  uint64
+}
+
+func (x *refIndex) add(object, id string, shard int, seq int64) {
+	var h maphash.Hash
+	h.SetSeed(x.seed)
+	h.WriteString(object)
+	h.WriteByte(0)
+	h.WriteString(id)
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(shard))
+	binary.BigEndian.PutUint64(b[8:], uint64(seq))
+	h.Write(b[:])
+	x.n++
+	x.sum += h.Sum64()
+}
+
+// verifyRefs checks the object index against the entries: exactly one
+// reference per object each block's entries touch, none pointing elsewhere.
+func (l *Log) verifyRefs(ctx context.Context, q store.Querier, want *refIndex) (*Break, error) {
 	var shard int
 	var seq int64
 	var obj, id string
-	err := q.QueryRow(ctx, `SELECT r.shard, r.seq, r.object, r.id FROM pb_audit r LEFT JOIN pb_audit a ON a.shard = r.shard AND a.seq = r.seq AND a.n > 0
-		WHERE r.n = 0 AND (a.id IS NULL OR a.id <> r.id) LIMIT 1`).Scan(&shard, &seq, &obj, &id)
+	err := q.QueryRow(ctx, `SELECT r.shard, r.seq, r.object, r.id FROM pb_audit_refs r LEFT JOIN pb_audit_blocks a ON a.shard = r.shard AND a.seq = r.seq
+		WHERE a.id IS NULL OR a.id <> r.id LIMIT 1`).Scan(&shard, &seq, &obj, &id)
 	switch {
 	case err == nil:
 		return &Break{Shard: shard, Seq: seq, ID: id, Problem: ProblemIndex,
@@ -381,8 +399,26 @@ func (l *Log) verifyRefs(ctx context.Context, q store.Querier, objects int64) (*
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("checking audit references: %w", err)
 	}
-	if n != objects {
-		return &Break{Problem: ProblemIndex, Detail: fmt.Sprintf("%d object references for %d named by the entries", n, objects)}, nil
+	rows, err := q.Query(ctx, `SELECT object, id, shard, seq FROM pb_audit_refs`)
+	if err != nil {
+		return nil, fmt.Errorf("reading audit references: %w", err)
+	}
+	defer rows.Close()
+	got := refIndex{seed: want.seed}
+	for rows.Next() {
+		if err := rows.Scan(&obj, &id, &shard, &seq); err != nil {
+			return nil, fmt.Errorf("reading audit references: %w", err)
+		}
+		got.add(obj, id, shard, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading audit references: %w", err)
+	}
+	switch {
+	case got.n != want.n:
+		return &Break{Problem: ProblemIndex, Detail: fmt.Sprintf("%d object references for %d named by the entries", got.n, want.n)}, nil
+	case got.sum != want.sum:
+		return &Break{Problem: ProblemIndex, Detail: fmt.Sprintf("the %d object references are not the objects the entries name (one was changed or moved)", got.n)}, nil
 	}
 	return nil, nil
 }

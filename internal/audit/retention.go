@@ -279,7 +279,7 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 		if cps != nil {
 			from = cps.Seq
 		}
-		rows, err := tx.Query(ctx, `SELECT `+blockCols+` FROM pb_audit a WHERE a.n > 0 AND a.shard = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`,
+		rows, err := tx.Query(ctx, `SELECT `+blockCols+` FROM pb_audit_blocks a WHERE a.shard = ? AND a.seq > ? ORDER BY a.seq LIMIT ?`,
 			shard, from, pruneBatch)
 		if err != nil {
 			return err
@@ -319,7 +319,7 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 			if len(args) == 0 {
 				return nil
 			}
-			_, err := tx.Exec(ctx, `DELETE FROM pb_audit WHERE n = 0 AND (object, id) IN (VALUES `+sb.String()+`)`, args...)
+			_, err := tx.Exec(ctx, `DELETE FROM pb_audit_refs WHERE (object, id) IN (VALUES `+sb.String()+`)`, args...)
 			sb.Reset()
 			args = args[:0]
 			if err != nil {
@@ -328,8 +328,7 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 			return nil
 		}
 		for _, v := range vs {
-			objs := blockObjects(v.entries)
-			for _, o := range objs[min(1, len(objs)):] {
+			for _, o := range blockObjects(v.entries) {
 				if len(args) > 0 {
 					sb.WriteString(", ")
 				}
@@ -351,7 +350,7 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 		}
 		last := vs[len(vs)-1]
 		lastSeq := last.seq + int64(last.n) - 1
-		if _, err := tx.Exec(ctx, `DELETE FROM pb_audit WHERE n > 0 AND shard = ? AND seq <= ?`, shard, last.seq); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM pb_audit_blocks WHERE shard = ? AND seq <= ?`, shard, last.seq); err != nil {
 			return fmt.Errorf("pruning audit entries: %w", err)
 		}
 		cp := &Checkpoint{Shard: shard, Seq: lastSeq, Hash: last.hash, Pruned: entries, Cutoff: cutoff.UTC().Truncate(time.Microsecond),

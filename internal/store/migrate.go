@@ -63,7 +63,11 @@ type MigrationStatus struct {
 
 // Migrate brings River's tables and patchbay's own up to date. Each migration
 // runs in its own transaction; running Migrate again is a no-op.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.MigrateTo(ctx, 0) }
+
+// MigrateTo is Migrate stopping after migration version upTo (0: the last).
+// Tests use it to build a database as an older patchbay left it.
+func (s *Store) MigrateTo(ctx context.Context, upTo int) error {
 	if err := s.drv.MigrateQueue(ctx); err != nil {
 		return fmt.Errorf("migrating job queue: %w", err)
 	}
@@ -78,6 +82,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	for _, m := range migs {
+		if upTo > 0 && m.Version > upTo {
+			break
+		}
 		err := s.Tx(ctx, func(tx Tx) error {
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM pb_schema WHERE version = ?`, m.Version).Scan(&n); err != nil {
