@@ -56,8 +56,12 @@ type Options struct {
 	TimeScale float64
 	// SnapshotDir, if set, keeps each sandbox's state in
 	// SnapshotDir/{iconik,contentstack,opentext}.json: loaded at Start when
-	// present, written at Close.
+	// present, written every SnapshotEvery when it changed and at Close, so
+	// a crash (kill -9) loses at most the last few seconds.
 	SnapshotDir string
+	// SnapshotEvery is how often changed state is saved; 0 means every
+	// 2 seconds, negative only at Close.
+	SnapshotEvery time.Duration
 	// Logger receives the sandboxes' debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -115,6 +119,9 @@ type Sandboxes struct {
 	servers []*http.Server
 	once    sync.Once
 	err     error
+	stop    chan struct{} // closed by Close: the snapshot saver stops
+	saved   chan struct{} // closed when the saver has stopped
+	log     *slog.Logger
 }
 
 // Start builds the three sandboxes, listens on their addresses and serves
@@ -133,7 +140,10 @@ func Start(opts Options) (*Sandboxes, error) {
 		return filepath.Join(opts.SnapshotDir, name+".json")
 	}
 	ko := kit.Options{Logger: opts.Logger}
-	s := &Sandboxes{}
+	s := &Sandboxes{log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	var err error
 	defer func() {
 		if err != nil {
@@ -186,7 +196,34 @@ func Start(opts Options) (*Sandboxes, error) {
 			Username: ot["username"], Password: ot["password"],
 			TokenURL: urls[2] + "/tenants/" + ot["tenant_id"] + "/oauth2/token", InboxURL: urls[2] + "/sandbox/opentext/inbox"},
 	}
+	if opts.SnapshotDir != "" && opts.SnapshotEvery >= 0 {
+		every := opts.SnapshotEvery
+		if every == 0 {
+			every = 2 * time.Second
+		}
+		s.stop, s.saved = make(chan struct{}), make(chan struct{})
+		go s.saveEvery(every)
+	}
 	return s, nil
+}
+
+// saveEvery saves the sandboxes' changed state until Close.
+func (s *Sandboxes) saveEvery(every time.Duration) {
+	defer close(s.saved)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		for _, save := range []func() error{s.Iconik.SaveSnapshot, s.Contentstack.SaveSnapshot, s.OpenText.SaveSnapshot} {
+			if err := save(); err != nil {
+				s.log.Warn("saving a sandbox snapshot", "err", err)
+			}
+		}
+	}
 }
 
 // listen opens a TCP listener on addr ("" means 127.0.0.1:0).
@@ -216,6 +253,10 @@ func (s *Sandboxes) Info() Info { return s.info }
 // its snapshot when SnapshotDir is set).
 func (s *Sandboxes) Close() error {
 	s.once.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+			<-s.saved
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var errs []error

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/patchbay/patchbay/internal/sandbox"
 )
@@ -183,6 +184,64 @@ func TestCloseStopsListenersAndWritesSnapshots(t *testing.T) {
 	again := start(t, sandbox.Options{SnapshotDir: dir})
 	if _, ok := again.Iconik.Asset(id); !ok {
 		t.Fatalf("asset %s lost across a restart with SnapshotDir", id)
+	}
+}
+
+// TestSnapshotsSurviveACrash: with SnapshotDir, changed state is saved
+// every SnapshotEvery without Close, so a sandbox killed without closing
+// (kill -9 of `patchbay up --demo`) starts again with it; unchanged state
+// is not written again.
+func TestSnapshotsSurviveACrash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := start(t, sandbox.Options{IconikAssets: 2, SnapshotDir: dir, SnapshotEvery: 20 * time.Millisecond})
+	id, err := s.Iconik.UserCreateAsset("Saved before the crash", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "iconik.json")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if strings.Contains(string(b), id) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("asset %s not in %s within 10s without Close", id, path)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Idle: nothing is written again.
+	time.Sleep(100 * time.Millisecond)
+	before := map[string]time.Time{}
+	for _, f := range []string{"iconik.json", "contentstack.json", "opentext.json"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", f, err)
+		}
+		before[f] = fi.ModTime()
+	}
+	time.Sleep(150 * time.Millisecond)
+	for f, m := range before {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || !fi.ModTime().Equal(m) {
+			t.Errorf("%s written again with nothing changed", f)
+		}
+	}
+	// The crash: copy the files as they are (s is not closed) and start
+	// from the copy.
+	crashed := t.TempDir()
+	for f := range before {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := start(t, sandbox.Options{SnapshotDir: crashed, SnapshotEvery: -1})
+	if _, ok := again.Iconik.Asset(id); !ok {
+		t.Fatalf("asset %s lost in the crash", id)
 	}
 }
 

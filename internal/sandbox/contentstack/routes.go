@@ -116,7 +116,7 @@ func (s *Server) routes() http.Handler {
 			writeJSON(w, http.StatusConflict, map[string]any{"error": "no snapshot path configured"})
 			return
 		}
-		if err := s.saveSnapshot(); err != nil {
+		if err := s.SaveSnapshot(); err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
 			return
 		}

@@ -124,6 +124,7 @@ const (
 // Server is the Contentstack sandbox. It is an http.Handler.
 type Server struct {
 	opts    Options
+	snaps   kit.Snapshots
 	kit     *kit.Kit
 	handler http.Handler
 	rl      *rateLimits
@@ -169,6 +170,7 @@ func New(opts Options) (*Server, error) {
 		opts.CircuitBreakerThreshold = 10
 	}
 	s := &Server{opts: opts, scale: opts.TimeScale}
+	s.snaps.Path = opts.SnapshotPath
 
 	ko := opts.Kit
 	if ko.Name == "" {
@@ -323,20 +325,21 @@ func (s *Server) Close() error {
 	s.sched.close()
 	_ = s.kit.Close()
 	if s.opts.SnapshotPath != "" {
-		return s.saveSnapshot()
+		return s.SaveSnapshot()
 	}
 	return nil
 }
 
-func (s *Server) saveSnapshot() error {
+// SaveSnapshot writes the state to Options.SnapshotPath now, unless it is
+// what the file already holds.
+func (s *Server) SaveSnapshot() error {
 	s.mu.Lock()
 	b, err := json.Marshal(s.st)
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("encoding contentstack snapshot: %w", err)
 	}
-	var raw json.RawMessage = b
-	if err := kit.SaveJSON(s.opts.SnapshotPath, raw); err != nil {
+	if _, err := s.snaps.Save(json.RawMessage(b), b); err != nil {
 		return fmt.Errorf("saving contentstack snapshot: %w", err)
 	}
 	return nil

@@ -101,6 +101,7 @@ type Options struct {
 // Server is the iconik sandbox. It is an http.Handler.
 type Server struct {
 	opts    Options
+	snaps   kit.Snapshots
 	kit     *kit.Kit
 	handler http.Handler
 	mux     *http.ServeMux
@@ -166,6 +167,7 @@ func New(opts Options) (*Server, error) {
 		opts.RequireApprovalRequest = &t
 	}
 	s := &Server{opts: opts, scale: opts.TimeScale, limiters: map[string]*kit.Limiter{}, timers: map[uint64]*time.Timer{}}
+	s.snaps.Path = opts.SnapshotPath
 	s.idle = sync.NewCond(&s.tmu)
 	s.secret = []byte("iconik-sandbox-signing-" + opts.AuthToken)
 
@@ -327,25 +329,24 @@ func (s *Server) Close() error {
 	s.running.Wait()
 	err := s.kit.Close()
 	if s.opts.SnapshotPath != "" {
-		if serr := s.Snapshot(); serr != nil {
+		if serr := s.SaveSnapshot(); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}
 	return err
 }
 
-// Snapshot writes the state to Options.SnapshotPath now.
-func (s *Server) Snapshot() error {
-	if s.opts.SnapshotPath == "" {
-		return errors.New("saving snapshot: no snapshot path configured")
-	}
+// SaveSnapshot writes the state to Options.SnapshotPath now, unless it is
+// what the file already holds.
+func (s *Server) SaveSnapshot() error {
 	s.mu.Lock()
 	b, err := json.Marshal(s.st)
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("encoding snapshot: %w", err)
 	}
-	return kit.SaveJSON(s.opts.SnapshotPath, json.RawMessage(b))
+	_, err = s.snaps.Save(json.RawMessage(b), b)
+	return err
 }
 
 func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
@@ -353,7 +354,7 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 		kit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "use POST"})
 		return
 	}
-	if err := s.Snapshot(); err != nil {
+	if err := s.SaveSnapshot(); err != nil {
 		kit.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
 		return
 	}

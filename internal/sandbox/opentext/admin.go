@@ -357,7 +357,8 @@ type snapshotToken struct {
 	Refresh string    `json:"refresh,omitempty"`
 }
 
-// SaveSnapshot writes the state to SnapshotPath.
+// SaveSnapshot writes the state to SnapshotPath now, unless it is what the
+// file already holds.
 func (s *Server) SaveSnapshot() error {
 	if s.opts.SnapshotPath == "" {
 		return fmt.Errorf("saving snapshot: no snapshot path configured")
@@ -373,7 +374,16 @@ func (s *Server) SaveSnapshot() error {
 	}
 	s.mu.Unlock()
 	sort.Slice(snap.Tokens, func(i, j int) bool { return snap.Tokens[i].Value < snap.Tokens[j].Value })
-	return kit.SaveJSON(s.opts.SnapshotPath, snap)
+	// Saved changes every time: the rest is the state.
+	state, err := json.Marshal(struct {
+		Engine bpmn.State
+		Tokens []snapshotToken
+	}{snap.Engine, snap.Tokens})
+	if err != nil {
+		return fmt.Errorf("saving snapshot: %w", err)
+	}
+	_, err = s.snaps.Save(snap, state)
+	return err
 }
 
 func (s *Server) loadSnapshot() (bool, error) {

@@ -90,6 +90,7 @@ type Options struct {
 // Server is the OpenText Workflow sandbox. It is an http.Handler.
 type Server struct {
 	opts    Options
+	snaps   kit.Snapshots
 	kit     *kit.Kit
 	engine  *bpmn.Engine
 	log     *slog.Logger
@@ -159,6 +160,7 @@ func New(opts Options) (*Server, error) {
 		opts: opts, kit: k, log: log.With("sandbox", "opentext"),
 		tokens: map[string]*token{}, refresh: map[string]*token{},
 	}
+	s.snaps.Path = opts.SnapshotPath
 	s.engine = bpmn.NewEngine(bpmn.Options{
 		Now: k.Clock().Now, TimeScale: opts.TimeScale, HTTPClient: opts.HTTPClient,
 		HTTPAttempts: opts.HTTPAttempts, HTTPRetryDelay: opts.HTTPRetryDelay, TenantID: opts.TenantID, Logger: s.log,
