@@ -36,7 +36,11 @@ import (
 
 // FlowOptions configure the flow benchmark.
 type FlowOptions struct {
-	Events      int
+	Events int
+	// Warmup events are sent (at the same concurrency) and their runs
+	// awaited before the Events are measured: the figures are then of a
+	// running patchbay (caches filled, heap grown), not of one just started.
+	Warmup      int
 	Concurrency int
 	Store       string // sqlite or postgres
 	// Binary is the patchbay executable to start (default: this process's).
@@ -58,6 +62,7 @@ type FlowResult struct {
 	Store        string  `json:"store"`
 	Concurrency  int     `json:"concurrency"`
 	Events       int     `json:"events"`
+	Warmup       int     `json:"warmup,omitempty"`
 	Audit        bool    `json:"audit"`
 	AcceptedPerS float64 `json:"accepted_per_s"`
 	RunsPerS     float64 `json:"runs_per_s"`
@@ -126,11 +131,14 @@ func Flow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 		}
 		o.Binary = exe
 	}
-	res := &FlowResult{Store: o.Store, Concurrency: o.Concurrency, Events: o.Events, Audit: o.Audit}
+	o.Warmup = max(o.Warmup, 0)
+	res := &FlowResult{Store: o.Store, Concurrency: o.Concurrency, Events: o.Events, Warmup: o.Warmup, Audit: o.Audit}
 
-	// The sink records when each event's run delivered it.
-	sent := make([]time.Time, o.Events)
-	done := make([]time.Time, o.Events)
+	// The sink records when each event's run delivered it. Events are
+	// numbered warm-up first: seq 0 … Warmup-1, then the measured ones.
+	total := o.Warmup + o.Events
+	sent := make([]time.Time, total)
+	done := make([]time.Time, total)
 	var delivered atomic.Int64
 	allDone := make(chan struct{})
 	var doneOnce sync.Once
@@ -258,57 +266,80 @@ func Flow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 		fmt.Fprintf(o.Progress, "bench: %s c=%d: sending %d events to %s\n", o.Store, o.Concurrency, o.Events, base)
 	}
 
-	// Fire.
+	// Fire events [from, to) from o.Concurrency senders.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency * 2, MaxConnsPerHost: o.Concurrency * 2}, Timeout: 60 * time.Second}
-	acks := make([]time.Duration, o.Events)
-	var next atomic.Int64
+	acks := make([]time.Duration, total)
 	var failed atomic.Int64
-	var wg sync.WaitGroup
+	fire := func(from, to int) {
+		var next atomic.Int64
+		next.Store(int64(from))
+		var wg sync.WaitGroup
+		for range o.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= to {
+						return
+					}
+					body := assetEvent(i)
+					req, _ := http.NewRequestWithContext(ctx, "POST", base+"/hooks/bench-in/webhook", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Patchbay-Token", "bench-secret")
+					req.Header.Set("X-Event-Id", "bench-"+strconv.Itoa(i))
+					t0 := time.Now()
+					sent[i] = t0
+					resp, err := client.Do(req)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					acks[i] = time.Since(t0)
+					if resp.StatusCode != http.StatusAccepted {
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+
+	if o.Warmup > 0 {
+		fire(0, o.Warmup)
+		deadline := time.Now().Add(time.Duration(o.Warmup)*10*time.Millisecond + 60*time.Second)
+		for int(delivered.Load()) < o.Warmup-int(failed.Load()) {
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("warm-up: only %d of %d runs delivered", delivered.Load(), o.Warmup)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "bench: %s c=%d: %d warm-up runs done\n", o.Store, o.Concurrency, o.Warmup)
+		}
+	}
+	warmDelivered, warmFailed := int(delivered.Load()), int(failed.Load())
 	cpu0, _ := cpuTime(cmd.Process.Pid)
 	start := time.Now()
-	for range o.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= o.Events {
-					return
-				}
-				body := assetEvent(i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/hooks/bench-in/webhook", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Patchbay-Token", "bench-secret")
-				req.Header.Set("X-Event-Id", "bench-"+strconv.Itoa(i))
-				t0 := time.Now()
-				sent[i] = t0
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				acks[i] = time.Since(t0)
-				if resp.StatusCode != http.StatusAccepted {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	fire(o.Warmup, total)
 	acceptedIn := time.Since(start)
 	timeout := time.Duration(o.Events)*10*time.Millisecond + 60*time.Second
 	select {
 	case <-allDone:
 	case <-time.After(timeout):
-		res.PatchbayError = fmt.Sprintf("only %d of %d runs delivered within %s", delivered.Load(), o.Events, timeout)
+		res.PatchbayError = fmt.Sprintf("only %d of %d runs delivered within %s", int(delivered.Load())-warmDelivered, o.Events, timeout)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	var last time.Time
 	var e2e []time.Duration
-	for i := range done {
+	for i := o.Warmup; i < total; i++ {
 		if done[i].IsZero() {
 			continue
 		}
@@ -317,10 +348,11 @@ func Flow(ctx context.Context, o FlowOptions) (*FlowResult, error) {
 		}
 		e2e = append(e2e, done[i].Sub(sent[i]))
 	}
+	acks = acks[o.Warmup:]
 	rss, _ := peakRSS(cmd.Process.Pid)
 	cpu1, cpuErr := cpuTime(cmd.Process.Pid)
-	res.Delivered = int(delivered.Load())
-	res.Failed = int(failed.Load())
+	res.Delivered = len(e2e)
+	res.Failed = int(failed.Load()) - warmFailed
 	res.AcceptedPerS = round(float64(o.Events) / acceptedIn.Seconds())
 	if !last.IsZero() {
 		res.RunsPerS = round(float64(res.Delivered) / last.Sub(start).Seconds())

@@ -14,7 +14,7 @@ import (
 
 func benchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Run benchmarks and print their figures"}
-	var events, workers, rounds int
+	var events, warmup, workers, rounds int
 	var conc, stores, pgURL string
 	var audit string
 	flowCmd := &cobra.Command{
@@ -22,7 +22,8 @@ func benchCmd(g *globals) *cobra.Command {
 		Short: "Webhook → set → HTTP POST throughput and latency, on SQLite and PostgreSQL",
 		Long: "Starts patchbay as a child process and a local HTTP sink, fires --events iconik-like asset webhooks at each\n" +
 			"--concurrency through the flow webhook → set (5 fields) → http POST, and prints one line per configuration:\n" +
-			"accepted events/s, end-to-end runs/s, p50/p99 webhook-ack and end-to-end latency, peak RSS of patchbay.",
+			"accepted events/s, end-to-end runs/s, p50/p99 webhook-ack and end-to-end latency, peak RSS of patchbay.\n" +
+			"With --warmup N, N events are sent and their runs awaited first, and only the --events after them are measured.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			concs, err := intList(conc)
@@ -39,6 +40,9 @@ func benchCmd(g *globals) *cobra.Command {
 				default:
 					return usageError{fmt.Errorf("--audit %q: want on, off or on,off", audit)}
 				}
+			}
+			if warmup < 0 {
+				return usageError{fmt.Errorf("--warmup %d: want 0 or more", warmup)}
 			}
 			if rounds < 1 {
 				return usageError{fmt.Errorf("--rounds %d: want 1 or more", rounds)}
@@ -58,7 +62,7 @@ func benchCmd(g *globals) *cobra.Command {
 						}
 						byAudit := map[bool]*bench.FlowResult{}
 						for _, au := range order {
-							res, err := bench.Flow(cmd.Context(), bench.FlowOptions{Events: events, Concurrency: c, Store: strings.TrimSpace(st),
+							res, err := bench.Flow(cmd.Context(), bench.FlowOptions{Events: events, Warmup: warmup, Concurrency: c, Store: strings.TrimSpace(st),
 								PostgresURL: pgURL, Workers: workers, Progress: g.stderr, Audit: au})
 							if err != nil {
 								return err
@@ -69,8 +73,12 @@ func benchCmd(g *globals) *cobra.Command {
 								fmt.Fprintln(g.stdout, string(b))
 								continue
 							}
-							fmt.Fprintf(g.stdout, "store=%-8s audit=%-5v c=%-3d events=%d accepted/s=%.0f runs/s=%.0f ack p50/p99=%.1f/%.1fms e2e p50/p99=%.1f/%.1fms peak RSS=%.0fMB cpu/run=%.2fms failed=%d delivered=%d %s\n",
-								res.Store, res.Audit, res.Concurrency, res.Events, res.AcceptedPerS, res.RunsPerS, res.AckP50MS, res.AckP99MS,
+							warm := ""
+							if res.Warmup > 0 {
+								warm = fmt.Sprintf(" (after %d warm-up)", res.Warmup)
+							}
+							fmt.Fprintf(g.stdout, "store=%-8s audit=%-5v c=%-3d events=%d%s accepted/s=%.0f runs/s=%.0f ack p50/p99=%.1f/%.1fms e2e p50/p99=%.1f/%.1fms peak RSS=%.0fMB cpu/run=%.2fms failed=%d delivered=%d %s\n",
+								res.Store, res.Audit, res.Concurrency, res.Events, warm, res.AcceptedPerS, res.RunsPerS, res.AckP50MS, res.AckP99MS,
 								res.E2EP50MS, res.E2EP99MS, res.PeakRSSMB, res.CPUMSPerRun, res.Failed, res.Delivered, res.PatchbayError)
 						}
 						on, off := byAudit[true], byAudit[false]
@@ -110,6 +118,7 @@ func benchCmd(g *globals) *cobra.Command {
 		},
 	}
 	flowCmd.Flags().IntVar(&events, "events", 5000, "events per configuration")
+	flowCmd.Flags().IntVar(&warmup, "warmup", 0, "events sent before the measured ones, not measured (figures of a running patchbay, not a just-started one)")
 	flowCmd.Flags().StringVar(&conc, "concurrency", "1,8,32", "concurrent senders, comma-separated")
 	flowCmd.Flags().StringVar(&stores, "store", "sqlite,postgres", "sqlite, postgres or both, comma-separated")
 	flowCmd.Flags().StringVar(&pgURL, "postgres-url", "", "PostgreSQL server to use (default: start a throwaway one)")
