@@ -11,9 +11,9 @@ import (
 	"github.com/patchbay/patchbay/internal/store"
 )
 
-// TestMigrateOneTableLayout: a trail written in the layout before migration
-// 4 (blocks and references in one table, pb_audit) verifies after the
-// migration and lists the same entries by object.
+// TestMigrateOneTableLayout: a trail written in the layout before migrations
+// 4 and 5 (blocks and references in one table, pb_audit) verifies after
+// them and lists the same entries by object.
 func TestMigrateOneTableLayout(t *testing.T) {
 	t.Parallel()
 	for _, drv := range []struct {

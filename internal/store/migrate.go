@@ -143,9 +143,12 @@ func (s *Store) migrations() ([]Migration, error) {
 	return slices.DeleteFunc(migs, func(m Migration) bool { return m.Driver != "" && m.Driver != s.drv.Name() }), nil
 }
 
+// ddl translates portable migration SQL for PostgreSQL: BLOB is BYTEA, and
+// a table's WITHOUT ROWID (SQLite's clustered tables) has no equivalent.
 func (s *Store) ddl(stmt string) string {
 	if s.drv.Name() == "postgres" {
 		stmt = strings.ReplaceAll(stmt, " BLOB", " BYTEA")
+		stmt = strings.ReplaceAll(stmt, ") WITHOUT ROWID", ")")
 	}
 	return stmt
 }
