@@ -434,28 +434,33 @@ func (l *Log) appendNow(ctx context.Context, tx store.Tx, entries []*Entry) erro
 // appended, or a transaction of ours rolled back), the append is redone on
 // the head re-read.
 func (l *Log) appendLocal(ctx context.Context, tx store.Tx, entries []*Entry) error {
+	l.mu.Lock()
+	h, known := l.seen[0], l.known[0]
+	l.mu.Unlock()
 	for attempt := 0; ; attempt++ {
-		h, known := l.cachedHead(0)
 		if !known {
 			var err error
 			if h, err = readHead(ctx, tx, 0, false); err != nil {
 				return err
 			}
 		}
-		ok, err := l.appendAt(ctx, tx, entries, 0, h)
+		next := chain(entries, 0, h)
+		blocks, err := newBlocks(entries)
+		if err != nil {
+			return err
+		}
+		ok, err := writeBlocks(ctx, tx, blocks, h, next)
+		l.mu.Lock()
+		l.seen[0], l.known[0] = next, ok && err == nil
+		l.mu.Unlock()
 		if err != nil || ok {
 			return err
 		}
 		if attempt > 0 {
 			return errors.New("audit chain head moved twice during one append")
 		}
+		known = false
 	}
-}
-
-func (l *Log) cachedHead(shard int) (chainHead, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seen[shard], l.known[shard]
 }
 
 func readHead(ctx context.Context, q store.Querier, shard int, lock bool) (chainHead, error) {
@@ -468,25 +473,6 @@ func readHead(ctx context.Context, q store.Querier, shard int, lock bool) (chain
 		return h, fmt.Errorf("reading audit chain head %d: %w", shard, err)
 	}
 	return h, nil
-}
-
-// appendAt chains entries onto h and writes them on shard (SQLite); false
-// when the head was not at h (then the cached head is forgotten).
-func (l *Log) appendAt(ctx context.Context, tx store.Tx, entries []*Entry, shard int, h chainHead) (bool, error) {
-	next := chain(entries, shard, h)
-	blocks, err := newBlocks(entries)
-	if err != nil {
-		return false, err
-	}
-	ok, err := l.writeBlocks(ctx, tx, blocks, shard, h, next)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err != nil || !ok {
-		l.known[shard] = false
-		return false, err
-	}
-	l.seen[shard], l.known[shard] = next, true
-	return true, nil
 }
 
 // appendPG appends entries on a chain of this process's (see the package
@@ -718,13 +704,13 @@ const (
 // maxArgs bounds the parameters of one multi-row insert.
 const maxArgs = 4000
 
-// writeBlocks moves the chain head from old to next (compare-and-swap) and
+// writeBlocks moves chain 0's head from old to next (compare-and-swap) and
 // inserts the blocks and their references (SQLite). It reports false,
 // having written nothing, when the head was not at old.
-func (l *Log) writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, shard int, old, next chainHead) (bool, error) {
+func writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, old, next chainHead) (bool, error) {
 	at := blocks[len(blocks)-1].last().At.UnixMicro()
-	const moveHead = `UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ?`
-	moved, err := tx.Exec(ctx, moveHead, next.seq, next.hash, at, shard, old.seq, old.hash)
+	const moveHead = `UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = 0 AND seq = ? AND hash = ?`
+	moved, err := tx.Exec(ctx, moveHead, next.seq, next.hash, at, old.seq, old.hash)
 	if err != nil || moved != 1 {
 		return false, err
 	}
