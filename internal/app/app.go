@@ -243,6 +243,13 @@ func (a *App) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
 	a.Ingest.Start()
+	if a.audit != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.audit.RunIndexer(runCtx, a.log)
+		}()
+	}
 	if a.cfg.Role == RoleAll || a.cfg.Role == RoleWorker {
 		if err := a.Queue.Start(runCtx); err != nil {
 			return err
@@ -353,6 +360,12 @@ func (a *App) Stop(ctx context.Context) error {
 		}
 	}
 	a.wg.Wait()
+	if a.started && a.audit != nil && a.Store != nil {
+		// What the last runs appended is indexed before the store closes.
+		if _, err := a.audit.Index(ctx); err != nil {
+			a.log.Warn("indexing the audit trail at shutdown", "error", err)
+		}
+	}
 	if a.Conns != nil {
 		errs = append(errs, a.Conns.Close())
 	}

@@ -371,6 +371,14 @@ func TestAuditLsMultiRun(t *testing.T) {
 		t.Fatalf("connection/dam history: %d entries, first %+v", len(es), es[0])
 	}
 
+	// The running app indexes what was appended (ADR 0006): soon every
+	// entry has its object references, which verify checks one by one.
+	waitFor(t, "the object index to catch up", 10*time.Second, func() bool {
+		rep, err := a.AuditVerify(ctx)
+		must(t, err)
+		return rep.OK && rep.Unindexed == 0 && rep.Entries > 0
+	})
+
 	// Verify passes, then an edited entry makes it fail with exit 1.
 	out.Reset()
 	if code := cli.Main(ctx, []string{"--data", dir, "audit", "verify"}, &out, &errb); code != 0 {

@@ -38,14 +38,17 @@
 //
 // Entries are stored in blocks (pb_audit_blocks), one row per append (the
 // entries one transaction added to one chain, as a JSON array), keyed by
-// chain and position, with one reference row (pb_audit_refs) per object the
-// entries touch: the index behind "everything that happened to this
-// object". On SQLite an append's cost is per statement, per row and per
-// page, not per byte hashed: an append is a head update and two multi-row
-// inserts (blocks at the end of one b-tree, references in a WITHOUT ROWID
-// table; ADR 0005), one statement in all on PostgreSQL, with hashes and
-// JSON computed before; the ingest writes the entries of a whole
+// chain and position, with the objects the entries touch. On SQLite an
+// append's cost is per statement, per row and per page, not per byte
+// hashed: an append is a head update and a block insert (at the end of one
+// b-tree; ADR 0005), one statement on PostgreSQL, with hashes and JSON
+// computed before; the ingest writes the entries of a whole
 // group-committed batch of events as one block.
+//
+// The object index (pb_audit_refs, one row per object a block touches: the
+// index behind "everything that happened to this object") is built behind
+// the chain, in batches, by Index (ADR 0006; index.go); queries read the
+// blocks it has not reached directly, so they never wait for it.
 //
 // # Retention
 //
@@ -136,6 +139,8 @@ type Log struct {
 	// lockUntil: until then appends read their head under lock instead of
 	// trusting the cached one (another process was seen appending).
 	lockUntil time.Time
+
+	wake chan struct{} // an append was made: the indexer has work (index.go)
 }
 
 // distrust is how long after a failed append this process reads chain heads
@@ -150,7 +155,7 @@ type chainHead struct {
 
 // New returns the audit log of a store.
 func New(st *store.Store) *Log {
-	l := &Log{st: st, pg: st.Driver().Name() == "postgres", now: st.Now}
+	l := &Log{st: st, pg: st.Driver().Name() == "postgres", now: st.Now, wake: make(chan struct{}, 1)}
 	l.SetChains(Shards)
 	return l
 }
@@ -426,6 +431,10 @@ func (l *Log) appendNow(ctx context.Context, tx store.Tx, entries []*Entry) erro
 	if err != nil {
 		return fmt.Errorf("appending audit entries: %w", err)
 	}
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -521,32 +530,26 @@ func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error
 }
 
 // pgAppend returns the statements appending blocks on shard, moving its head
-// from old to next: one per block (its row and its reference rows), the
-// first also moving the head. When the head is not at old, or another
-// transaction holds it, the first fails with a serialization failure and
-// nothing is written.
+// from old to next: one per block, the first also moving the head. When the
+// head is not at old, or another transaction holds it, the first fails with
+// a serialization failure and nothing is written. The object references
+// are the indexer's (index.go).
 func pgAppend(blocks []*block, shard int, old, next chainHead) []store.Statement {
-	const insert = `%s b AS (INSERT INTO pb_audit_blocks (shard, seq, n, id, at, entries, hash)
-		VALUES (%s, CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT)))
-		INSERT INTO pb_audit_refs (object, id, shard, seq)
-		SELECT u.o, CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT) FROM unnest(CAST(? AS TEXT[])) AS u(o)`
+	const insert = `%s INSERT INTO pb_audit_blocks (shard, seq, n, id, at, entries, hash, objects)
+		VALUES (%s, CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`
 	out := make([]store.Statement, 0, len(blocks))
 	for i, b := range blocks {
 		f, l := b.first(), b.last()
-		objs := b.objects
-		if objs == nil {
-			objs = []string{}
-		}
 		var st store.Statement
 		if i == 0 {
-			st.Query = fmt.Sprintf(insert, `WITH h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ? RETURNING shard),`,
+			st.Query = fmt.Sprintf(insert, `WITH h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ? RETURNING shard)`,
 				`CASE WHEN EXISTS (SELECT 1 FROM h) THEN CAST(? AS INTEGER) ELSE pb_audit_head_moved(CAST(? AS INTEGER)) END`)
 			st.Args = []any{next.seq, next.hash, blocks[len(blocks)-1].last().At.UnixMicro(), shard, old.seq, old.hash, shard, shard}
 		} else {
-			st.Query = fmt.Sprintf(insert, `WITH`, `CAST(? AS INTEGER)`)
+			st.Query = fmt.Sprintf(insert, ``, `CAST(? AS INTEGER)`)
 			st.Args = []any{shard}
 		}
-		st.Args = append(st.Args, f.Seq, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash, f.ID, shard, f.Seq, objs)
+		st.Args = append(st.Args, f.Seq, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash, string(b.objects))
 		out = append(out, st)
 	}
 	return out
@@ -559,7 +562,7 @@ const blockMax = 256
 type block struct {
 	entries []*Entry
 	body    []byte
-	objects []string // distinct objects the entries touch, in order: one reference row each
+	objects []byte // the distinct objects the entries touch, in order, as a JSON list (the indexer's)
 }
 
 // stored is an entry as a block keeps it: its chain position comes from the
@@ -645,11 +648,11 @@ func newBlock(entries []*Entry) (*block, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding audit entries: %w", err)
 	}
-	return &block{entries: entries, body: body, objects: blockObjects(entries)}, nil
+	return &block{entries: entries, body: body, objects: encodeObjects(blockObjects(entries))}, nil
 }
 
 // blockObjects lists the distinct objects a block's entries touch, in
-// order: the first is the block row's own, the others get reference rows.
+// order: each gets a reference row.
 func blockObjects(entries []*Entry) []string {
 	var out []string
 	seen := make(map[string]struct{}, 4)
@@ -674,22 +677,8 @@ func (b *block) blockRow(sb *strings.Builder, args []any) []any {
 	if len(args) > 0 {
 		sb.WriteString(", ")
 	}
-	sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-	return append(args, f.Seq, f.Shard, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash)
-}
-
-// refRows appends the block's reference rows to a VALUES list of
-// pb_audit_refs.
-func (b *block) refRows(sb *strings.Builder, args []any) []any {
-	f := b.first()
-	for _, o := range b.objects {
-		if len(args) > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?)")
-		args = append(args, o, f.ID, f.Shard, f.Seq)
-	}
-	return args
+	sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+	return append(args, f.Seq, f.Shard, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash, string(b.objects))
 }
 
 // The SQLite inserts. OR FAIL: a failing row fails the transaction anyway
@@ -697,44 +686,34 @@ func (b *block) refRows(sb *strings.Builder, args []any) []any {
 // prepare for, SQLite writes no statement journal (a copy of every page a
 // multi-row insert touches).
 const (
-	insertBlocks = `INSERT OR FAIL INTO pb_audit_blocks (seq, shard, n, id, at, entries, hash) VALUES `
-	insertRefs   = `INSERT OR FAIL INTO pb_audit_refs (object, id, shard, seq) VALUES `
+	insertBlocks = `INSERT OR FAIL INTO pb_audit_blocks (seq, shard, n, id, at, entries, hash, objects) VALUES `
 )
 
 // maxArgs bounds the parameters of one multi-row insert.
 const maxArgs = 4000
 
 // writeBlocks moves chain 0's head from old to next (compare-and-swap) and
-// inserts the blocks and their references (SQLite). It reports false,
-// having written nothing, when the head was not at old.
+// inserts the blocks (SQLite). It reports false, having written nothing,
+// when the head was not at old.
 func writeBlocks(ctx context.Context, tx store.Tx, blocks []*block, old, next chainHead) (bool, error) {
 	at := blocks[len(blocks)-1].last().At.UnixMicro()
-	const moveHead = `UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = 0 AND seq = ? AND hash = ?`
+	const moveHead = `UPDATE OR FAIL pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = 0 AND seq = ? AND hash = ?`
 	moved, err := tx.Exec(ctx, moveHead, next.seq, next.hash, at, old.seq, old.hash)
 	if err != nil || moved != 1 {
 		return false, err
 	}
 	var sb strings.Builder
 	var args []any
-	insert := func(head string, rows func(*block, *strings.Builder, []any) []any) error {
-		for i, b := range blocks {
-			args = rows(b, &sb, args)
-			if len(args) == 0 || (len(args) < maxArgs && i < len(blocks)-1) {
-				continue
-			}
-			if _, err := tx.Exec(ctx, head+sb.String(), args...); err != nil {
-				return err
-			}
-			sb.Reset()
-			args = args[:0]
+	for i, b := range blocks {
+		args = b.blockRow(&sb, args)
+		if len(args) < maxArgs && i < len(blocks)-1 {
+			continue
 		}
-		return nil
-	}
-	if err := insert(insertBlocks, (*block).blockRow); err != nil {
-		return false, err
-	}
-	if err := insert(insertRefs, (*block).refRows); err != nil {
-		return false, err
+		if _, err := tx.Exec(ctx, insertBlocks+sb.String(), args...); err != nil {
+			return false, err
+		}
+		sb.Reset()
+		args = args[:0]
 	}
 	return true, nil
 }

@@ -90,6 +90,14 @@ func fill(t *testing.T, l *audit.Log, obj string, txs int) {
 	}
 }
 
+// index brings the object index up to date.
+func index(t *testing.T, l *audit.Log) {
+	t.Helper()
+	if _, err := l.Index(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func verify(t *testing.T, l *audit.Log) *audit.Report {
 	t.Helper()
 	rep, err := l.Verify(context.Background())
@@ -264,6 +272,12 @@ func TestIndexTamperDetected(t *testing.T) {
 		{"add a reference", func(t *testing.T, st *store.Store, bs []blockRow) {
 			execSQL(t, st, `INSERT INTO pb_audit_refs (object, id, shard, seq) VALUES (?, ?, ?, ?)`, "iconik:asset/Z", bs[2].id, bs[2].shard, bs[2].seq)
 		}},
+		{"move the index position back", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `UPDATE pb_audit_indexed SET upto = ? WHERE shard = ?`, bs[2].seq, bs[2].shard)
+		}},
+		{"move the index position past unindexed blocks", func(t *testing.T, st *store.Store, bs []blockRow) {
+			execSQL(t, st, `UPDATE pb_audit_indexed SET upto = ? WHERE shard = ?`, 1000, bs[len(bs)-1].shard)
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -272,7 +286,9 @@ func TestIndexTamperDetected(t *testing.T) {
 				l := audit.New(st)
 				l.SetChains(1)
 				fill(t, l, "iconik:asset/A", 6)
-				if rep := verify(t, l); !rep.OK {
+				index(t, l)
+				fill(t, l, "iconik:asset/A", 2) // and some the index has not reached
+				if rep := verify(t, l); !rep.OK || rep.Unindexed != 3 {
 					t.Fatalf("before tampering: %+v", rep)
 				}
 				tc.tamper(t, st, blocks(t, st))

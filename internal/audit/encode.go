@@ -67,6 +67,24 @@ func (e *Entry) encodeStored() []byte {
 	return append(b, '}')
 }
 
+// encodeObjects writes a block's objects column: a JSON list of strings
+// (valid UTF-8, as seal leaves them).
+func encodeObjects(objects []string) []byte {
+	n := 2
+	for _, o := range objects {
+		n += len(o) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, o := range objects {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, o)
+	}
+	return append(b, ']')
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string. s must be valid UTF-8.

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/id"
@@ -101,28 +103,30 @@ func (l *Log) page(ctx context.Context, f Filter, cursor string, limit int, fn f
 	if f.After != "" && f.After > lower {
 		lower = f.After
 	}
-	var query string
-	var args []any
+	var blocks []*storedBlock
 	if f.Object != "" {
-		query = `SELECT ` + blockCols + ` FROM pb_audit_refs r JOIN pb_audit_blocks a ON a.shard = r.shard AND a.seq = r.seq
-			WHERE r.object = ? AND r.id >= ? AND r.id > ? ORDER BY r.id LIMIT ?`
-		args = []any{f.Object, lower, cursor, limit}
-	} else {
-		query = `SELECT ` + blockCols + ` FROM pb_audit_blocks a WHERE a.id >= ? AND a.id > ? ORDER BY a.id LIMIT ?`
-		args = []any{lower, cursor, limit}
-	}
-	rows, err := l.st.Reader().Query(ctx, query, args...)
-	if err != nil {
-		return 0, "", fmt.Errorf("listing audit entries: %w", err)
-	}
-	defer rows.Close()
-	n, last := 0, ""
-	for rows.Next() {
-		b, err := scanBlock(rows)
+		// The blocks the index has not reached (ADR 0006) are read first,
+		// then the index: a block indexed in between is found twice and
+		// kept once, never missed.
+		tail, err := l.unindexed(ctx, f.Object, lower, cursor, limit)
 		if err != nil {
-			return 0, "", fmt.Errorf("listing audit entries: %w", err)
+			return 0, "", err
 		}
-		n++
+		indexed, err := l.readBlocks(ctx, `SELECT `+blockCols+` FROM pb_audit_refs r JOIN pb_audit_blocks a ON a.shard = r.shard AND a.seq = r.seq
+			WHERE r.object = ? AND r.id >= ? AND r.id > ? ORDER BY r.id LIMIT ?`, f.Object, lower, cursor, limit)
+		if err != nil {
+			return 0, "", err
+		}
+		blocks = mergeBlocks(indexed, tail, limit)
+	} else {
+		var err error
+		blocks, err = l.readBlocks(ctx, `SELECT `+blockCols+` FROM pb_audit_blocks a WHERE a.id >= ? AND a.id > ? ORDER BY a.id LIMIT ?`, lower, cursor, limit)
+		if err != nil {
+			return 0, "", err
+		}
+	}
+	last := ""
+	for _, b := range blocks {
 		last = b.id
 		for _, e := range b.entries {
 			if (f.Object != "" && !touches(e, f.Object)) || e.At.Before(f.Since) || (f.After != "" && e.ID <= f.After) {
@@ -136,7 +140,85 @@ func (l *Log) page(ctx context.Context, f Filter, cursor string, limit int, fn f
 			}
 		}
 	}
-	return n, last, rows.Err()
+	return len(blocks), last, nil
+}
+
+func (l *Log) readBlocks(ctx context.Context, query string, args ...any) ([]*storedBlock, error) {
+	rows, err := l.st.Reader().Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing audit entries: %w", err)
+	}
+	defer rows.Close()
+	var out []*storedBlock
+	for rows.Next() {
+		b, err := scanBlock(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing audit entries: %w", err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing audit entries: %w", err)
+	}
+	return out, nil
+}
+
+// unindexed returns up to limit blocks the index has not reached yet whose
+// entries touch object, after the block id cursor, in id order. There are a
+// pass's worth of them while patchbay runs (RunIndexer); more only when no
+// patchbay has indexed since appends were made.
+func (l *Log) unindexed(ctx context.Context, object, lower, cursor string, limit int) ([]*storedBlock, error) {
+	positions, err := l.behindChains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var blocks []*storedBlock
+	for shard, upto := range positions {
+		got, err := l.readBlocks(ctx, `SELECT `+blockCols+` FROM pb_audit_blocks a
+			WHERE a.shard = ? AND a.seq >= ? AND a.id >= ? AND a.id > ? ORDER BY a.id`, shard, upto, lower, cursor)
+		if err != nil {
+			return nil, err
+		}
+		blocks = append(blocks, got...)
+	}
+	if len(positions) > 1 {
+		slices.SortStableFunc(blocks, func(x, y *storedBlock) int { return strings.Compare(x.id, y.id) })
+	}
+	out := blocks[:0]
+	for _, b := range blocks {
+		if len(out) == limit {
+			break
+		}
+		for _, e := range b.entries {
+			if touches(e, object) {
+				out = append(out, b)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// mergeBlocks merges two lists of blocks in id order, each block once, and
+// keeps the first limit.
+func mergeBlocks(a, b []*storedBlock, limit int) []*storedBlock {
+	if len(b) == 0 {
+		return a
+	}
+	type key struct {
+		shard int
+		seq   int64
+	}
+	seen := make(map[key]bool, len(a)+len(b))
+	out := make([]*storedBlock, 0, len(a)+len(b))
+	for _, x := range slices.Concat(a, b) {
+		if k := (key{x.shard, x.seq}); !seen[k] {
+			seen[k] = true
+			out = append(out, x)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y *storedBlock) int { return strings.Compare(x.id, y.id) })
+	return out[:min(len(out), limit)]
 }
 
 // Export writes every entry matching f (Limit ignored) as JSON lines, in
@@ -200,6 +282,9 @@ type Report struct {
 	Entries     int64 `json:"entries"`
 	Chains      int   `json:"chains"`
 	Checkpoints int   `json:"checkpoints"`
+	// Unindexed counts the entries the object index has not reached yet
+	// (ADR 0006): their references are not checked.
+	Unindexed int64 `json:"unindexed,omitempty"`
 	// Broken is the first broken link; Problems has the first of each chain.
 	Broken   *Break  `json:"broken,omitempty"`
 	Problems []Break `json:"problems,omitempty"`
@@ -208,6 +293,12 @@ type Report struct {
 // Verify walks every chain and reports the first broken link.
 func (l *Log) Verify(ctx context.Context) (*Report, error) {
 	q := l.st.Reader()
+	// The index's positions are read first: a block indexed while the
+	// chains are read is checked as unindexed.
+	upto, err := indexedUpTo(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	heads, err := l.heads(ctx, q)
 	if err != nil {
 		return nil, err
@@ -223,7 +314,7 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 		if cp != nil {
 			rep.Checkpoints++
 		}
-		n, brk, err := l.verifyChain(ctx, q, h, cp, &want)
+		n, unindexed, brk, err := l.verifyChain(ctx, q, h, cp, &want, upto[h.shard])
 		if err != nil {
 			return nil, err
 		}
@@ -231,12 +322,13 @@ func (l *Log) Verify(ctx context.Context) (*Report, error) {
 			rep.Chains++
 		}
 		rep.Entries += n
+		rep.Unindexed += unindexed
 		if brk != nil {
 			rep.Problems = append(rep.Problems, *brk)
 		}
 	}
 	if len(rep.Problems) == 0 {
-		if brk, err := l.verifyRefs(ctx, q, &want); err != nil {
+		if brk, err := l.verifyRefs(ctx, q, &want, upto); err != nil {
 			return nil, err
 		} else if brk != nil {
 			rep.Problems = append(rep.Problems, *brk)
@@ -271,30 +363,31 @@ func (l *Log) heads(ctx context.Context, q store.Querier) ([]headRow, error) {
 	return out, rows.Err()
 }
 
-// verifyChain walks one chain; it returns the entries seen and the first
-// broken link, and adds the object references its blocks should have to refs.
-func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *Checkpoint, refs *refIndex) (int64, *Break, error) {
+// verifyChain walks one chain; it returns the entries seen, those of them
+// not indexed yet (in blocks at or above upto) and the first broken link,
+// and adds the object references the indexed blocks should have to refs.
+func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *Checkpoint, refs *refIndex, upto int64) (n, unindexed int64, brk *Break, err error) {
 	expSeq, expPrev := int64(1), ""
 	if cp != nil {
 		if err := l.checkCheckpoint(ctx, cp); err != nil {
-			return 0, &Break{Shard: h.shard, Seq: cp.Seq, Problem: ProblemCheckpoint, Detail: err.Error()}, nil
+			return 0, 0, &Break{Shard: h.shard, Seq: cp.Seq, Problem: ProblemCheckpoint, Detail: err.Error()}, nil
 		}
 		expSeq, expPrev = cp.Seq+1, cp.Hash
 	}
 	rows, err := q.Query(ctx, `SELECT `+blockCols+` FROM pb_audit_blocks a WHERE a.shard = ? ORDER BY a.seq`, h.shard)
 	if err != nil {
-		return 0, nil, fmt.Errorf("reading audit chain %d: %w", h.shard, err)
+		return 0, 0, nil, fmt.Errorf("reading audit chain %d: %w", h.shard, err)
 	}
 	defer rows.Close()
-	var n int64
-	var brk *Break
 	for rows.Next() {
 		b, err := scanBlock(rows)
 		if err != nil {
-			return 0, nil, err
+			return 0, 0, nil, err
 		}
 		n += int64(len(b.entries))
-		if len(b.entries) > 0 {
+		if b.seq >= upto {
+			unindexed += int64(len(b.entries))
+		} else if len(b.entries) > 0 {
 			for _, o := range blockObjects(b.entries) {
 				refs.add(o, b.id, b.shard, b.seq)
 			}
@@ -346,7 +439,7 @@ func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *C
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	if brk == nil && (h.seq != expSeq-1 || h.hash != expPrev) {
 		if h.seq > expSeq-1 {
@@ -357,7 +450,7 @@ func (l *Log) verifyChain(ctx context.Context, q store.Querier, h headRow, cp *C
 				Detail: fmt.Sprintf("the chain head (seq %d) does not match the last entry (seq %d)", h.seq, expSeq-1)}
 		}
 	}
-	return n, brk, nil
+	return n, unindexed, brk, nil
 }
 
 // refIndex sums up a set of object references (object, block id, chain,
@@ -385,10 +478,13 @@ func (x *refIndex) add(object, id string, shard int, seq int64) {
 }
 
 // verifyRefs checks the object index against the entries: exactly one
-// reference per object each block's entries touch, none pointing elsewhere.
-// The references are read once; only when they do not add up is the index
-// searched for one pointing at entries that are not there, to name it.
-func (l *Log) verifyRefs(ctx context.Context, q store.Querier, want *refIndex) (*Break, error) {
+// reference per object each indexed block's entries touch, none pointing
+// elsewhere. The references are read once; only when they do not add up is
+// the index searched for one pointing at entries that are not there, to name
+// it. References to blocks at or above upto (read before the chains) are
+// left out of the sums: the indexer may have reached them since; one to a
+// block it has still not reached was not written by it.
+func (l *Log) verifyRefs(ctx context.Context, q store.Querier, want *refIndex, upto map[int]int64) (*Break, error) {
 	var shard int
 	var seq int64
 	var obj, id string
@@ -398,9 +494,14 @@ func (l *Log) verifyRefs(ctx context.Context, q store.Querier, want *refIndex) (
 	}
 	defer rows.Close()
 	got := refIndex{seed: want.seed}
+	ahead := false
 	for rows.Next() {
 		if err := rows.Scan(&obj, &id, &shard, &seq); err != nil {
 			return nil, fmt.Errorf("reading audit references: %w", err)
+		}
+		if u, ok := upto[shard]; ok && seq >= u {
+			ahead = true
+			continue
 		}
 		got.add(obj, id, shard, seq)
 	}
@@ -408,19 +509,42 @@ func (l *Log) verifyRefs(ctx context.Context, q store.Querier, want *refIndex) (
 		return nil, fmt.Errorf("reading audit references: %w", err)
 	}
 	rows.Close()
-	if got == *want {
+	if got == *want && !ahead {
 		return nil, nil
 	}
-	err = q.QueryRow(ctx, `SELECT r.shard, r.seq, r.object, r.id FROM pb_audit_refs r LEFT JOIN pb_audit_blocks a ON a.shard = r.shard AND a.seq = r.seq
-		WHERE a.id IS NULL OR a.id <> r.id LIMIT 1`).Scan(&shard, &seq, &obj, &id)
-	switch {
-	case err == nil:
-		return &Break{Shard: shard, Seq: seq, ID: id, Problem: ProblemIndex,
-			Detail: fmt.Sprintf("the reference to %s points at entries that are not there", obj)}, nil
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("checking audit references: %w", err)
-	case got.n != want.n:
+	// Name a reference that is plainly wrong, when there is one.
+	brk, err := badRef(ctx, q, "points at entries that are not there",
+		`SELECT r.shard, r.seq, r.object, r.id FROM pb_audit_refs r LEFT JOIN pb_audit_blocks a ON a.shard = r.shard AND a.seq = r.seq
+		WHERE a.id IS NULL OR a.id <> r.id LIMIT 1`)
+	if brk != nil || err != nil {
+		return brk, err
+	}
+	if ahead {
+		brk, err := badRef(ctx, q, "points at entries the index has not reached",
+			`SELECT r.shard, r.seq, r.object, r.id FROM pb_audit_refs r JOIN pb_audit_indexed i ON i.shard = r.shard
+			WHERE r.seq >= i.upto LIMIT 1`)
+		if brk != nil || err != nil || got == *want {
+			return brk, err
+		}
+	}
+	if got.n != want.n {
 		return &Break{Problem: ProblemIndex, Detail: fmt.Sprintf("%d object references for %d named by the entries", got.n, want.n)}, nil
 	}
 	return &Break{Problem: ProblemIndex, Detail: fmt.Sprintf("the %d object references are not the objects the entries name (one was changed or moved)", got.n)}, nil
+}
+
+// badRef runs query, which finds one reference (chain, seq, object, block
+// id) that is wrong in the way what says, and reports it.
+func badRef(ctx context.Context, q store.Querier, what, query string) (*Break, error) {
+	var shard int
+	var seq int64
+	var obj, id string
+	err := q.QueryRow(ctx, query).Scan(&shard, &seq, &obj, &id)
+	switch {
+	case err == nil:
+		return &Break{Shard: shard, Seq: seq, ID: id, Problem: ProblemIndex, Detail: fmt.Sprintf("the reference to %s %s", obj, what)}, nil
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	}
+	return nil, fmt.Errorf("checking audit references: %w", err)
 }

@@ -271,6 +271,16 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 	var pruned int64
 	err := l.st.Tx(ctx, func(tx store.Tx) error {
 		done, pruned = false, 0
+		// The chain's index position is held first, so no indexer adds
+		// references to the blocks being pruned (ADR 0006).
+		q := `SELECT upto FROM pb_audit_indexed WHERE shard = ?`
+		if l.pg {
+			q += ` FOR UPDATE`
+		}
+		var upto int64
+		if err := tx.QueryRow(ctx, q, shard).Scan(&upto); err != nil {
+			return fmt.Errorf("reading the audit index's position: %w", err)
+		}
 		cps, err := l.checkpointOf(ctx, tx, shard)
 		if err != nil {
 			return err
@@ -352,6 +362,11 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 		lastSeq := last.seq + int64(last.n) - 1
 		if _, err := tx.Exec(ctx, `DELETE FROM pb_audit_blocks WHERE shard = ? AND seq <= ?`, shard, last.seq); err != nil {
 			return fmt.Errorf("pruning audit entries: %w", err)
+		}
+		if upto <= lastSeq {
+			if _, err := tx.Exec(ctx, `UPDATE pb_audit_indexed SET upto = ? WHERE shard = ?`, lastSeq+1, shard); err != nil {
+				return fmt.Errorf("moving the audit index's position: %w", err)
+			}
 		}
 		cp := &Checkpoint{Shard: shard, Seq: lastSeq, Hash: last.hash, Pruned: entries, Cutoff: cutoff.UTC().Truncate(time.Microsecond),
 			At: l.now().UTC().Truncate(time.Microsecond), KeyID: keyID}

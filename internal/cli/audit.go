@@ -71,6 +71,9 @@ func auditCmd(g *globals) *cobra.Command {
 					}
 				} else if rep.OK {
 					fmt.Fprintf(g.stdout, "audit trail intact: %d entries in %d chains, %d checkpoints\n", rep.Entries, rep.Chains, rep.Checkpoints)
+					if rep.Unindexed > 0 {
+						fmt.Fprintf(g.stdout, "%d of them not in the object index yet (a running patchbay adds them; 'audit ls' reads them directly)\n", rep.Unindexed)
+					}
 				} else {
 					fmt.Fprintf(g.stdout, "audit trail BROKEN: %s\n", rep.Broken)
 					for _, p := range rep.Problems[1:] {

@@ -1,0 +1,248 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/patchbay/patchbay/internal/store"
+)
+
+// The object index (ADR 0006). An append writes its blocks, each with the
+// objects its entries touch (the objects column), inside the transaction of
+// the change it describes; the references (pb_audit_refs rows) of whole
+// batches of blocks are added afterwards by Index, which a running patchbay
+// calls shortly after it appends (RunIndexer). pb_audit_indexed holds, per
+// chain, the position below which every block is indexed; List and Export
+// read the blocks at and above it directly, so a query never misses an
+// entry the index has not caught up with, and Verify checks the references
+// of the indexed blocks only.
+
+// Indexing pace: a pass starts indexDelay after this process appends (so one
+// pass covers many appends) and at least every indexEvery (other processes'
+// appends, a pass that failed).
+const (
+	indexDelay = 250 * time.Millisecond
+	indexEvery = 2 * time.Second
+	indexBatch = 500 // blocks per indexing transaction
+)
+
+// insertRefs inserts references, skipping ones already there (ON CONFLICT
+// DO NOTHING is added): a block written by a patchbay older than migration
+// 6 after the migration comes with its references.
+const insertRefs = `INSERT INTO pb_audit_refs (object, id, shard, seq) VALUES `
+
+// Index adds the object references of every block not yet indexed, whoever
+// appended it, and returns how many blocks it indexed. Several processes may
+// index one database at once: on PostgreSQL the chains one is indexing are
+// skipped by the others.
+func (l *Log) Index(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		if behind, err := l.behindChains(ctx); err != nil || len(behind) == 0 {
+			return total, err
+		}
+		n, more, err := l.indexPass(ctx)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("indexing the audit trail: %w", err)
+		}
+		if !more {
+			return total, nil
+		}
+	}
+}
+
+// behindChains returns the indexed position of each chain that has blocks
+// above it.
+func (l *Log) behindChains(ctx context.Context) (map[int]int64, error) {
+	return positions(ctx, l.st.Reader(), `SELECT i.shard, i.upto FROM pb_audit_indexed i JOIN pb_audit_heads h ON h.shard = i.shard
+		WHERE i.upto <= h.seq`)
+}
+
+// pendingBlock is what indexing needs of a block.
+type pendingBlock struct {
+	shard   int
+	seq     int64
+	n       int
+	id      string
+	objects []string
+}
+
+// indexPass indexes up to indexBatch blocks, of every chain that has some,
+// in one transaction; more reports that there may be others.
+func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
+	err = l.st.Tx(ctx, func(tx store.Tx) error {
+		n, more = 0, false
+		q := `SELECT i.shard FROM pb_audit_indexed i JOIN pb_audit_heads h ON h.shard = i.shard WHERE i.upto <= h.seq ORDER BY i.shard`
+		if l.pg {
+			q += ` FOR UPDATE OF i SKIP LOCKED` // chains another indexer holds are its own
+		}
+		var chains []any
+		rows, err := tx.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var shard int
+			if err := rows.Scan(&shard); err != nil {
+				rows.Close()
+				return err
+			}
+			chains = append(chains, shard)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(chains) == 0 {
+			return err
+		}
+		blocks, err := readPending(ctx, tx, chains)
+		if err != nil || len(blocks) == 0 {
+			return err
+		}
+		var sb strings.Builder
+		var args []any
+		flush := func() error {
+			if len(args) == 0 {
+				return nil
+			}
+			_, err := tx.Exec(ctx, insertRefs+sb.String()+` ON CONFLICT DO NOTHING`, args...)
+			sb.Reset()
+			args = args[:0]
+			return err
+		}
+		upto := map[int]int64{}
+		for _, b := range blocks {
+			for _, o := range b.objects {
+				if len(args) > 0 {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("(?, ?, ?, ?)")
+				args = append(args, o, b.id, b.shard, b.seq)
+				if len(args) >= maxArgs {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+			upto[b.shard] = b.seq + int64(b.n)
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		// One statement moves every chain's position.
+		sb.WriteString(`UPDATE pb_audit_indexed SET upto = CASE shard`)
+		var in []string
+		for shard, u := range upto {
+			sb.WriteString(` WHEN CAST(? AS INTEGER) THEN CAST(? AS BIGINT)`)
+			args = append(args, shard, u)
+			in = append(in, "?")
+		}
+		sb.WriteString(` END WHERE shard IN (` + strings.Join(in, ", ") + `)`)
+		for shard := range upto {
+			args = append(args, shard)
+		}
+		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+		n, more = len(blocks), len(blocks) == indexBatch
+		return nil
+	})
+	return n, more, err
+}
+
+// readPending reads up to indexBatch blocks at and above the indexed
+// position of the given chains, in chain and position order (so each
+// chain's are a run from its position on, however the batch ends).
+func readPending(ctx context.Context, q store.Querier, chains []any) ([]pendingBlock, error) {
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(chains)), ", ")
+	// The chains are named on both tables: on SQLite, where blocks are
+	// keyed by position alone, a chain without blocks must not turn into
+	// a scan of every block.
+	args := append(append(slices.Clone(chains), chains...), indexBatch)
+	rows, err := q.Query(ctx, `SELECT a.shard, a.seq, a.n, a.id, a.objects, CASE WHEN a.objects = '' THEN a.entries ELSE '' END
+		FROM pb_audit_indexed i JOIN pb_audit_blocks a ON a.shard = i.shard AND a.seq >= i.upto
+		WHERE i.shard IN (`+in+`) AND a.shard IN (`+in+`) ORDER BY a.shard, a.seq LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []pendingBlock
+	for rows.Next() {
+		var b pendingBlock
+		var objects, body string
+		if err := rows.Scan(&b.shard, &b.seq, &b.n, &b.id, &objects, &body); err != nil {
+			return nil, err
+		}
+		if objects != "" {
+			if err := json.Unmarshal([]byte(objects), &b.objects); err != nil {
+				return nil, fmt.Errorf("block at chain %d seq %d: unreadable objects column: %w", b.shard, b.seq, err)
+			}
+		} else if es, err := decodeEntries([]byte(body), b.shard, b.seq, ""); err == nil {
+			// Written without the column (by a patchbay older than
+			// migration 6): the entries name the objects.
+			b.objects = blockObjects(es)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// RunIndexer indexes new blocks until ctx ends: indexDelay after this
+// process appends, and every indexEvery in any case. Failures are logged and
+// retried on the next pass; queries do not depend on the index being
+// current.
+func (l *Log) RunIndexer(ctx context.Context, log *slog.Logger) {
+	tick := time.NewTicker(indexEvery)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-l.wake:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(indexDelay):
+			}
+		}
+		_, err := l.Index(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			log.Error("indexing the audit trail failed; retrying", "error", err)
+			failing = true
+		case err == nil && failing:
+			log.Info("indexing the audit trail works again")
+			failing = false
+		}
+	}
+}
+
+// indexedUpTo reads each chain's indexed position.
+func indexedUpTo(ctx context.Context, q store.Querier) (map[int]int64, error) {
+	return positions(ctx, q, `SELECT shard, upto FROM pb_audit_indexed`)
+}
+
+// positions runs query, which reads (chain, position) rows.
+func positions(ctx context.Context, q store.Querier, query string) (map[int]int64, error) {
+	rows, err := q.Query(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit index's positions: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]int64{}
+	for rows.Next() {
+		var shard int
+		var upto int64
+		if err := rows.Scan(&shard, &upto); err != nil {
+			return nil, err
+		}
+		out[shard] = upto
+	}
+	return out, rows.Err()
+}
