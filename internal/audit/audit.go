@@ -394,8 +394,9 @@ func chain(entries []*Entry, shard int, head chainHead) chainHead {
 	return head
 }
 
-// Append chains entries and writes them, with their object references,
-// inside tx. Nothing is written when entries is empty.
+// Append chains entries and writes them, with the objects they touch,
+// inside tx; their object references follow with the indexer (Index).
+// Nothing is written when entries is empty.
 func (l *Log) Append(ctx context.Context, tx store.Tx, entries ...*Entry) error {
 	if len(entries) == 0 {
 		return nil
