@@ -682,13 +682,11 @@ func (b *block) blockRow(sb *strings.Builder, args []any) []any {
 	return append(args, f.Seq, f.Shard, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash, string(b.objects))
 }
 
-// The SQLite inserts. OR FAIL: a failing row fails the transaction anyway
+// The SQLite insert. OR FAIL: a failing row fails the transaction anyway
 // (the flush returns the error), and without a statement rollback to
 // prepare for, SQLite writes no statement journal (a copy of every page a
 // multi-row insert touches).
-const (
-	insertBlocks = `INSERT OR FAIL INTO pb_audit_blocks (seq, shard, n, id, at, entries, hash, objects) VALUES `
-)
+const insertBlocks = `INSERT OR FAIL INTO pb_audit_blocks (seq, shard, n, id, at, entries, hash, objects) VALUES `
 
 // maxArgs bounds the parameters of one multi-row insert.
 const maxArgs = 4000

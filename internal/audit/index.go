@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -57,11 +58,15 @@ func (l *Log) Index(ctx context.Context) (int, error) {
 	}
 }
 
+// behindQuery reads the chains with blocks above their indexed position,
+// with that position.
+const behindQuery = `SELECT i.shard, i.upto FROM pb_audit_indexed i JOIN pb_audit_heads h ON h.shard = i.shard
+	WHERE i.upto <= h.seq ORDER BY i.shard`
+
 // behindChains returns the indexed position of each chain that has blocks
 // above it.
 func (l *Log) behindChains(ctx context.Context) (map[int]int64, error) {
-	return positions(ctx, l.st.Reader(), `SELECT i.shard, i.upto FROM pb_audit_indexed i JOIN pb_audit_heads h ON h.shard = i.shard
-		WHERE i.upto <= h.seq`)
+	return positions(ctx, l.st.Reader(), behindQuery)
 }
 
 // pendingBlock is what indexing needs of a block.
@@ -78,28 +83,15 @@ type pendingBlock struct {
 func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
 	err = l.st.Tx(ctx, func(tx store.Tx) error {
 		n, more = 0, false
-		q := `SELECT i.shard FROM pb_audit_indexed i JOIN pb_audit_heads h ON h.shard = i.shard WHERE i.upto <= h.seq ORDER BY i.shard`
+		q := behindQuery
 		if l.pg {
 			q += ` FOR UPDATE OF i SKIP LOCKED` // chains another indexer holds are its own
 		}
-		var chains []any
-		rows, err := tx.Query(ctx, q)
-		if err != nil {
+		behind, err := positions(ctx, tx, q)
+		if err != nil || len(behind) == 0 {
 			return err
 		}
-		for rows.Next() {
-			var shard int
-			if err := rows.Scan(&shard); err != nil {
-				rows.Close()
-				return err
-			}
-			chains = append(chains, shard)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(chains) == 0 {
-			return err
-		}
-		blocks, err := readPending(ctx, tx, chains)
+		blocks, err := readPending(ctx, tx, slices.Sorted(maps.Keys(behind)))
 		if err != nil || len(blocks) == 0 {
 			return err
 		}
@@ -156,16 +148,19 @@ func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
 
 // readPending reads up to indexBatch blocks at and above the indexed
 // position of the given chains, in chain and position order (so each
-// chain's are a run from its position on, however the batch ends).
-func readPending(ctx context.Context, q store.Querier, chains []any) ([]pendingBlock, error) {
+// chain's are a run from its position on, however the batch ends). The
+// chains are named (not all of pb_audit_indexed joined): on SQLite, where
+// blocks are keyed by position alone, a chain without blocks would turn
+// into a scan of every block.
+func readPending(ctx context.Context, q store.Querier, chains []int) ([]pendingBlock, error) {
+	args := make([]any, 0, len(chains)+1)
+	for _, c := range chains {
+		args = append(args, c)
+	}
 	in := strings.TrimSuffix(strings.Repeat("?, ", len(chains)), ", ")
-	// The chains are named on both tables: on SQLite, where blocks are
-	// keyed by position alone, a chain without blocks must not turn into
-	// a scan of every block.
-	args := append(append(slices.Clone(chains), chains...), indexBatch)
 	rows, err := q.Query(ctx, `SELECT a.shard, a.seq, a.n, a.id, a.objects, CASE WHEN a.objects = '' THEN a.entries ELSE '' END
 		FROM pb_audit_indexed i JOIN pb_audit_blocks a ON a.shard = i.shard AND a.seq >= i.upto
-		WHERE i.shard IN (`+in+`) AND a.shard IN (`+in+`) ORDER BY a.shard, a.seq LIMIT ?`, args...)
+		WHERE i.shard IN (`+in+`) ORDER BY a.shard, a.seq LIMIT ?`, append(args, indexBatch)...)
 	if err != nil {
 		return nil, err
 	}
