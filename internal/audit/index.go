@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -37,6 +36,26 @@ const (
 // 6 after the migration comes with its references.
 const insertRefs = `INSERT INTO pb_audit_refs (object, id, shard, seq) VALUES `
 
+// indexRefs inserts the references of one chain's blocks in [lo, hi) from
+// their objects columns, inside the database: nothing is read into patchbay
+// or bound per reference (modernc's SQLite binds a statement's parameters
+// in time quadratic in their number, which made a Go-built multi-row
+// insert of a pass's references cost more than inserting them). Blocks
+// without the column (older patchbays) are skipped here and indexed from
+// their entries.
+const (
+	indexRefsSQLite = `INSERT INTO pb_audit_refs (object, id, shard, seq)
+	SELECT j.value, a.id, a.shard, a.seq FROM pb_audit_blocks a, json_each(NULLIF(a.objects, '')) j
+	WHERE a.shard = ? AND a.seq >= ? AND a.seq < ? ON CONFLICT DO NOTHING`
+	indexRefsPostgres = `INSERT INTO pb_audit_refs (object, id, shard, seq)
+	SELECT j.value, a.id, a.shard, a.seq FROM pb_audit_blocks a, jsonb_array_elements_text(NULLIF(a.objects, '')::jsonb) AS j(value)
+	WHERE a.shard = ? AND a.seq >= ? AND a.seq < ? ON CONFLICT DO NOTHING`
+)
+
+// oldRefsRows bounds the rows of one insert of an older block's references
+// (see indexRefs: binding is quadratic in the parameters).
+const oldRefsRows = 64
+
 // Index adds the object references of every block not yet indexed, whoever
 // appended it, and returns how many blocks it indexed. Several processes may
 // index one database at once: on PostgreSQL the chains one is indexing are
@@ -69,13 +88,15 @@ func (l *Log) behindChains(ctx context.Context) (map[int]int64, error) {
 	return positions(ctx, l.st.Reader(), behindQuery)
 }
 
-// pendingBlock is what indexing needs of a block.
+// pendingBlock is what indexing needs of a block: where it is and, for one
+// written without its objects column, the objects its entries touch.
 type pendingBlock struct {
 	shard   int
 	seq     int64
 	n       int
 	id      string
-	objects []string
+	old     bool
+	objects []string // old blocks only
 }
 
 // indexPass indexes up to indexBatch blocks, of every chain that has some,
@@ -91,50 +112,46 @@ func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
 		if err != nil || len(behind) == 0 {
 			return err
 		}
-		blocks, err := readPending(ctx, tx, slices.Sorted(maps.Keys(behind)))
+		chains := slices.Sorted(maps.Keys(behind))
+		blocks, err := readPending(ctx, tx, chains)
 		if err != nil || len(blocks) == 0 {
 			return err
 		}
-		var sb strings.Builder
-		var args []any
-		flush := func() error {
-			if len(args) == 0 {
-				return nil
-			}
-			_, err := tx.Exec(ctx, insertRefs+sb.String()+` ON CONFLICT DO NOTHING`, args...)
-			sb.Reset()
-			args = args[:0]
-			return err
-		}
-		upto := map[int]int64{}
+		// Each chain's blocks are a run from its position: [upto, end).
+		end := map[int]int64{}
+		var old []pendingBlock
 		for _, b := range blocks {
-			for _, o := range b.objects {
-				if len(args) > 0 {
-					sb.WriteString(", ")
-				}
-				sb.WriteString("(?, ?, ?, ?)")
-				args = append(args, o, b.id, b.shard, b.seq)
-				if len(args) >= maxArgs {
-					if err := flush(); err != nil {
-						return err
-					}
+			end[b.shard] = b.seq + int64(b.n)
+			if b.old {
+				old = append(old, b)
+			}
+		}
+		indexRefs := indexRefsSQLite
+		if l.pg {
+			indexRefs = indexRefsPostgres
+		}
+		for _, shard := range chains {
+			if hi, ok := end[shard]; ok {
+				if _, err := tx.Exec(ctx, indexRefs, shard, behind[shard], hi); err != nil {
+					return err
 				}
 			}
-			upto[b.shard] = b.seq + int64(b.n)
 		}
-		if err := flush(); err != nil {
+		if err := insertOldRefs(ctx, tx, old); err != nil {
 			return err
 		}
 		// One statement moves every chain's position.
+		var sb strings.Builder
+		var args []any
 		sb.WriteString(`UPDATE pb_audit_indexed SET upto = CASE shard`)
 		var in []string
-		for shard, u := range upto {
+		for shard, u := range end {
 			sb.WriteString(` WHEN CAST(? AS INTEGER) THEN CAST(? AS BIGINT)`)
 			args = append(args, shard, u)
 			in = append(in, "?")
 		}
 		sb.WriteString(` END WHERE shard IN (` + strings.Join(in, ", ") + `)`)
-		for shard := range upto {
+		for shard := range end {
 			args = append(args, shard)
 		}
 		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
@@ -146,21 +163,50 @@ func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
 	return n, more, err
 }
 
+// insertOldRefs inserts the references of blocks written without their
+// objects column, from their entries, oldRefsRows rows per statement.
+func insertOldRefs(ctx context.Context, tx store.Tx, blocks []pendingBlock) error {
+	var sb strings.Builder
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, insertRefs+sb.String()+` ON CONFLICT DO NOTHING`, args...)
+		sb.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, b := range blocks {
+		for _, o := range b.objects {
+			if len(args) > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?)")
+			args = append(args, o, b.id, b.shard, b.seq)
+			if len(args) >= 4*oldRefsRows {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
 // readPending reads up to indexBatch blocks at and above the indexed
 // position of the given chains, in chain and position order (so each
-// chain's are a run from its position on, however the batch ends). The
-// chains are named (not all of pb_audit_indexed joined): on SQLite, where
-// blocks are keyed by position alone, a chain without blocks would turn
-// into a scan of every block.
+// chain's are a run from its position on, however the batch ends), with the
+// entries of those written without their objects column. The chains are
+// named (not all of pb_audit_indexed joined): on SQLite, where blocks are
+// keyed by position alone, a chain without blocks would turn into a scan of
+// every block.
 func readPending(ctx context.Context, q store.Querier, chains []int) ([]pendingBlock, error) {
 	args := make([]any, 0, len(chains)+1)
 	for _, c := range chains {
 		args = append(args, c)
 	}
-	in := strings.TrimSuffix(strings.Repeat("?, ", len(chains)), ", ")
-	rows, err := q.Query(ctx, `SELECT a.shard, a.seq, a.n, a.id, a.objects, CASE WHEN a.objects = '' THEN a.entries ELSE '' END
-		FROM pb_audit_indexed i JOIN pb_audit_blocks a ON a.shard = i.shard AND a.seq >= i.upto
-		WHERE i.shard IN (`+in+`) ORDER BY a.shard, a.seq LIMIT ?`, append(args, indexBatch)...)
+	rows, err := q.Query(ctx, pendingQuery(len(chains)), append(args, indexBatch)...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,22 +214,29 @@ func readPending(ctx context.Context, q store.Querier, chains []int) ([]pendingB
 	var out []pendingBlock
 	for rows.Next() {
 		var b pendingBlock
-		var objects, body string
-		if err := rows.Scan(&b.shard, &b.seq, &b.n, &b.id, &objects, &body); err != nil {
+		var body string
+		if err := rows.Scan(&b.shard, &b.seq, &b.n, &b.id, &body); err != nil {
 			return nil, err
 		}
-		if objects != "" {
-			if err := json.Unmarshal([]byte(objects), &b.objects); err != nil {
-				return nil, fmt.Errorf("block at chain %d seq %d: unreadable objects column: %w", b.shard, b.seq, err)
-			}
-		} else if es, err := decodeEntries([]byte(body), b.shard, b.seq, ""); err == nil {
+		if body != "" {
 			// Written without the column (by a patchbay older than
 			// migration 6): the entries name the objects.
-			b.objects = blockObjects(es)
+			b.old = true
+			if es, err := decodeEntries([]byte(body), b.shard, b.seq, ""); err == nil {
+				b.objects = blockObjects(es)
+			}
 		}
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// pendingQuery is readPending's query for n chains.
+func pendingQuery(n int) string {
+	in := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+	return `SELECT a.shard, a.seq, a.n, a.id, CASE WHEN a.objects = '' THEN a.entries ELSE '' END
+		FROM pb_audit_indexed i JOIN pb_audit_blocks a ON a.shard = i.shard AND a.seq >= i.upto
+		WHERE i.shard IN (` + in + `) ORDER BY a.shard, a.seq LIMIT ?`
 }
 
 // RunIndexer indexes new blocks until ctx ends: indexDelay after this

@@ -153,6 +153,17 @@ func TestIndexOlderBlocks(t *testing.T) {
 		if n := countRefs(t, st); n != 8 {
 			t.Fatalf("%d references, want 8", n)
 		}
+		// A pass mixing many older blocks (more references than one of
+		// their inserts takes) with current ones.
+		fill(t, l, "iconik:asset/A", 150)
+		execSQL(t, st, `UPDATE pb_audit_blocks SET objects = '' WHERE seq > ? AND seq % 3 <> 0`, bs[len(bs)-1].seq)
+		index(t, l)
+		if rep := verify(t, l); !rep.OK || rep.Unindexed != 0 {
+			t.Fatalf("after indexing a mixed batch: %+v", rep)
+		}
+		if n := countRefs(t, st); n != 308 {
+			t.Fatalf("%d references after a mixed batch, want 308", n)
+		}
 	})
 }
 

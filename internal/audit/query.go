@@ -163,6 +163,11 @@ func (l *Log) readBlocks(ctx context.Context, query string, args ...any) ([]*sto
 	return out, nil
 }
 
+// tailQuery reads one chain's blocks from a position on, from a lower id
+// and after a cursor, in id order.
+const tailQuery = `SELECT ` + blockCols + ` FROM pb_audit_blocks a
+	WHERE a.shard = ? AND a.seq >= ? AND a.id >= ? AND a.id > ? ORDER BY a.id`
+
 // unindexed returns up to limit blocks the index has not reached yet whose
 // entries touch object, after the block id cursor, in id order. There are a
 // pass's worth of them while patchbay runs (RunIndexer); more only when no
@@ -174,8 +179,7 @@ func (l *Log) unindexed(ctx context.Context, object, lower, cursor string, limit
 	}
 	var blocks []*storedBlock
 	for shard, upto := range positions {
-		got, err := l.readBlocks(ctx, `SELECT `+blockCols+` FROM pb_audit_blocks a
-			WHERE a.shard = ? AND a.seq >= ? AND a.id >= ? AND a.id > ? ORDER BY a.id`, shard, upto, lower, cursor)
+		got, err := l.readBlocks(ctx, tailQuery, shard, upto, lower, cursor)
 		if err != nil {
 			return nil, err
 		}
