@@ -69,7 +69,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -348,18 +347,21 @@ func (e *Entry) seal() {
 	e.enc = e.encodeStored()
 }
 
-var hashers = sync.Pool{New: func() any { return sha256.New() }}
+// hashBufs holds the buffers computeHash writes its input to.
+var hashBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// computeHash is the entry's hash over prev and every stored field.
+// computeHash is the entry's hash over prev and every stored field, each
+// string preceded by its length (uvarint), each number a varint. The input
+// is written to one buffer and hashed at once (no writes through hash.Hash,
+// whose []byte conversions of strings allocate).
 func (e *Entry) computeHash() string {
-	h := hashers.Get().(hash.Hash)
-	h.Reset()
-	var buf [binary.MaxVarintLen64]byte
+	bp := hashBufs.Get().(*[]byte)
+	b := (*bp)[:0]
 	str := func(s string) {
-		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(s)))])
-		h.Write([]byte(s))
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	num := func(n int64) { h.Write(buf[:binary.PutVarint(buf[:], n)]) }
+	num := func(n int64) { b = binary.AppendVarint(b, n) }
 	str("pb-audit-v1")
 	str(e.Prev)
 	num(int64(e.Shard))
@@ -376,11 +378,14 @@ func (e *Entry) computeHash() string {
 		str(o)
 	}
 	str(e.Summary)
-	str(string(e.Data))
-	var sum [32]byte
-	out := base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0]))
-	hashers.Put(h)
-	return out
+	b = binary.AppendUvarint(b, uint64(len(e.Data)))
+	b = append(b, e.Data...)
+	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 { // a huge entry's buffer is not kept
+		*bp = b
+		hashBufs.Put(bp)
+	}
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // chain links entries onto head, returning the new head.
@@ -536,18 +541,15 @@ func (l *Log) appendPG(ctx context.Context, tx store.Tx, entries []*Entry) error
 // a serialization failure and nothing is written. The object references
 // are the indexer's (index.go).
 func pgAppend(blocks []*block, shard int, old, next chainHead) []store.Statement {
-	const insert = `%s INSERT INTO pb_audit_blocks (shard, seq, n, id, at, entries, hash, objects)
-		VALUES (%s, CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`
 	out := make([]store.Statement, 0, len(blocks))
 	for i, b := range blocks {
 		f, l := b.first(), b.last()
 		var st store.Statement
 		if i == 0 {
-			st.Query = fmt.Sprintf(insert, `WITH h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ? RETURNING shard)`,
-				`CASE WHEN EXISTS (SELECT 1 FROM h) THEN CAST(? AS INTEGER) ELSE pb_audit_head_moved(CAST(? AS INTEGER)) END`)
+			st.Query = pgAppendFirst
 			st.Args = []any{next.seq, next.hash, blocks[len(blocks)-1].last().At.UnixMicro(), shard, old.seq, old.hash, shard, shard}
 		} else {
-			st.Query = fmt.Sprintf(insert, ``, `CAST(? AS INTEGER)`)
+			st.Query = pgAppendMore
 			st.Args = []any{shard}
 		}
 		st.Args = append(st.Args, f.Seq, len(b.entries), f.ID, l.At.UnixMicro(), string(b.body), l.Hash, string(b.objects))
@@ -555,6 +557,17 @@ func pgAppend(blocks []*block, shard int, old, next chainHead) []store.Statement
 	}
 	return out
 }
+
+// pgAppend's statements: the first block's moves the head (or fails), the
+// others' insert.
+const (
+	pgAppendFirst = `WITH h AS (UPDATE pb_audit_heads SET seq = ?, hash = ?, at = ? WHERE shard = ? AND seq = ? AND hash = ? RETURNING shard)` +
+		` INSERT INTO pb_audit_blocks (shard, seq, n, id, at, entries, hash, objects)
+		VALUES (CASE WHEN EXISTS (SELECT 1 FROM h) THEN CAST(? AS INTEGER) ELSE pb_audit_head_moved(CAST(? AS INTEGER)) END, ` + pgBlockValues
+	pgAppendMore = `INSERT INTO pb_audit_blocks (shard, seq, n, id, at, entries, hash, objects)
+		VALUES (CAST(? AS INTEGER), ` + pgBlockValues
+	pgBlockValues = `CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`
+)
 
 // blockMax caps the entries of one block row.
 const blockMax = 256
