@@ -359,20 +359,27 @@ func TestConcurrentAppends(t *testing.T) {
 	})
 }
 
+// agedLog returns a signing log of st on one chain whose clock reads two
+// days ago; setClock(d) moves it to now plus d.
+func agedLog(st *store.Store) (l *audit.Log, setClock func(d time.Duration)) {
+	now := time.Now()
+	clock := now.Add(-48 * time.Hour)
+	st.SetClock(func() time.Time { return clock })
+	l = audit.New(st)
+	l.SetKey(testKey)
+	l.SetChains(1)
+	return l, func(d time.Duration) { clock = now.Add(d) }
+}
+
 // TestPruneCheckpoint: pruning old entries leaves the chain verifiable
 // behind a signed checkpoint; a forged checkpoint is detected.
 func TestPruneCheckpoint(t *testing.T) {
 	t.Parallel()
 	drivers(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		now := time.Now()
-		clock := now.Add(-48 * time.Hour)
-		st.SetClock(func() time.Time { return clock })
-		l := audit.New(st)
-		l.SetKey(testKey)
-		l.SetChains(1)
+		l, setClock := agedLog(st)
 		fill(t, l, "iconik:asset/A", 6) // 12 entries, two days old
-		clock = now
+		setClock(0)
 		fill(t, l, "iconik:asset/A", 3) // 6 new entries
 		res, err := l.Prune(ctx, audit.Policy{Audit: 24 * time.Hour})
 		if err != nil {
@@ -390,7 +397,7 @@ func TestPruneCheckpoint(t *testing.T) {
 			t.Fatalf("listing after pruning: %d, %v", len(es), err)
 		}
 		// Everything older than now: the whole chain goes behind the checkpoint.
-		clock = now.Add(time.Hour)
+		setClock(time.Hour)
 		if _, err := l.Prune(ctx, audit.Policy{Audit: time.Minute}); err != nil {
 			t.Fatal(err)
 		}

@@ -31,30 +31,22 @@ const (
 	indexBatch = 500 // blocks per indexing transaction
 )
 
-// insertRefs inserts references, skipping ones already there (ON CONFLICT
-// DO NOTHING is added): a block written by a patchbay older than migration
-// 6 after the migration comes with its references.
-const insertRefs = `INSERT INTO pb_audit_refs (object, id, shard, seq) VALUES `
-
 // indexRefs inserts the references of one chain's blocks in [lo, hi) from
 // their objects columns, inside the database: nothing is read into patchbay
 // or bound per reference (modernc's SQLite binds a statement's parameters
 // in time quadratic in their number, which made a Go-built multi-row
-// insert of a pass's references cost more than inserting them). Blocks
-// without the column (older patchbays) are skipped here and indexed from
-// their entries.
+// insert of a pass's references cost more than inserting them). References
+// already there are skipped: a patchbay older than migration 6, running on
+// a migrated database, writes its blocks with their references (and
+// without the objects column, which the pass fills in first).
 const (
 	indexRefsSQLite = `INSERT INTO pb_audit_refs (object, id, shard, seq)
-	SELECT j.value, a.id, a.shard, a.seq FROM pb_audit_blocks a, json_each(NULLIF(a.objects, '')) j
+	SELECT j.value, a.id, a.shard, a.seq FROM pb_audit_blocks a, json_each(a.objects) j
 	WHERE a.shard = ? AND a.seq >= ? AND a.seq < ? ON CONFLICT DO NOTHING`
 	indexRefsPostgres = `INSERT INTO pb_audit_refs (object, id, shard, seq)
-	SELECT j.value, a.id, a.shard, a.seq FROM pb_audit_blocks a, jsonb_array_elements_text(NULLIF(a.objects, '')::jsonb) AS j(value)
+	SELECT j.value, a.id, a.shard, a.seq FROM pb_audit_blocks a, jsonb_array_elements_text(a.objects::jsonb) AS j(value)
 	WHERE a.shard = ? AND a.seq >= ? AND a.seq < ? ON CONFLICT DO NOTHING`
 )
-
-// oldRefsRows bounds the rows of one insert of an older block's references
-// (see indexRefs: binding is quadratic in the parameters).
-const oldRefsRows = 64
 
 // Index adds the object references of every block not yet indexed, whoever
 // appended it, and returns how many blocks it indexed. Several processes may
@@ -89,14 +81,12 @@ func (l *Log) behindChains(ctx context.Context) (map[int]int64, error) {
 }
 
 // pendingBlock is what indexing needs of a block: where it is and, for one
-// written without its objects column, the objects its entries touch.
+// written without its objects column, that column's value.
 type pendingBlock struct {
 	shard   int
 	seq     int64
 	n       int
-	id      string
-	old     bool
-	objects []string // old blocks only
+	objects []byte // blocks written without the column only
 }
 
 // indexPass indexes up to indexBatch blocks, of every chain that has some,
@@ -118,12 +108,15 @@ func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
 			return err
 		}
 		// Each chain's blocks are a run from its position: [upto, end).
+		// Those written without their objects column get it, from their
+		// entries, so that one statement indexes all of them.
 		end := map[int]int64{}
-		var old []pendingBlock
 		for _, b := range blocks {
 			end[b.shard] = b.seq + int64(b.n)
-			if b.old {
-				old = append(old, b)
+			if b.objects != nil {
+				if _, err := tx.Exec(ctx, `UPDATE pb_audit_blocks SET objects = ? WHERE shard = ? AND seq = ?`, string(b.objects), b.shard, b.seq); err != nil {
+					return err
+				}
 			}
 		}
 		indexRefs := indexRefsSQLite
@@ -136,9 +129,6 @@ func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
 					return err
 				}
 			}
-		}
-		if err := insertOldRefs(ctx, tx, old); err != nil {
-			return err
 		}
 		// One statement moves every chain's position.
 		var sb strings.Builder
@@ -163,41 +153,10 @@ func (l *Log) indexPass(ctx context.Context) (n int, more bool, err error) {
 	return n, more, err
 }
 
-// insertOldRefs inserts the references of blocks written without their
-// objects column, from their entries, oldRefsRows rows per statement.
-func insertOldRefs(ctx context.Context, tx store.Tx, blocks []pendingBlock) error {
-	var sb strings.Builder
-	var args []any
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		_, err := tx.Exec(ctx, insertRefs+sb.String()+` ON CONFLICT DO NOTHING`, args...)
-		sb.Reset()
-		args = args[:0]
-		return err
-	}
-	for _, b := range blocks {
-		for _, o := range b.objects {
-			if len(args) > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(?, ?, ?, ?)")
-			args = append(args, o, b.id, b.shard, b.seq)
-			if len(args) >= 4*oldRefsRows {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return flush()
-}
-
 // readPending reads up to indexBatch blocks at and above the indexed
 // position of the given chains, in chain and position order (so each
 // chain's are a run from its position on, however the batch ends), with the
-// entries of those written without their objects column. The chains are
+// objects column of those written without it, from their entries. The chains are
 // named (not all of pb_audit_indexed joined): on SQLite, where blocks are
 // keyed by position alone, a chain without blocks would turn into a scan of
 // every block.
@@ -215,16 +174,15 @@ func readPending(ctx context.Context, q store.Querier, chains []int) ([]pendingB
 	for rows.Next() {
 		var b pendingBlock
 		var body string
-		if err := rows.Scan(&b.shard, &b.seq, &b.n, &b.id, &body); err != nil {
+		if err := rows.Scan(&b.shard, &b.seq, &b.n, &body); err != nil {
 			return nil, err
 		}
 		if body != "" {
 			// Written without the column (by a patchbay older than
-			// migration 6): the entries name the objects.
-			b.old = true
-			if es, err := decodeEntries([]byte(body), b.shard, b.seq, ""); err == nil {
-				b.objects = blockObjects(es)
-			}
+			// migration 6): the entries name the objects. Entries that do
+			// not decode name none (verify reports them).
+			es, _ := decodeEntries([]byte(body), b.shard, b.seq, "")
+			b.objects = encodeObjects(blockObjects(es))
 		}
 		out = append(out, b)
 	}
@@ -234,7 +192,7 @@ func readPending(ctx context.Context, q store.Querier, chains []int) ([]pendingB
 // pendingQuery is readPending's query for n chains.
 func pendingQuery(n int) string {
 	in := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-	return `SELECT a.shard, a.seq, a.n, a.id, CASE WHEN a.objects = '' THEN a.entries ELSE '' END
+	return `SELECT a.shard, a.seq, a.n, CASE WHEN a.objects = '' THEN a.entries ELSE '' END
 		FROM pb_audit_indexed i JOIN pb_audit_blocks a ON a.shard = i.shard AND a.seq >= i.upto
 		WHERE i.shard IN (` + in + `) ORDER BY a.shard, a.seq LIMIT ?`
 }

@@ -164,6 +164,10 @@ func TestIndexOlderBlocks(t *testing.T) {
 		if n := countRefs(t, st); n != 308 {
 			t.Fatalf("%d references after a mixed batch, want 308", n)
 		}
+		var blank int
+		if err := st.Reader().QueryRow(context.Background(), `SELECT COUNT(*) FROM pb_audit_blocks WHERE objects = ''`).Scan(&blank); err != nil || blank != 0 {
+			t.Fatalf("%d blocks still without their objects after indexing (%v)", blank, err)
+		}
 	})
 }
 
@@ -173,16 +177,11 @@ func TestPruneUnindexed(t *testing.T) {
 	t.Parallel()
 	drivers(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		now := time.Now()
-		clock := now.Add(-48 * time.Hour)
-		st.SetClock(func() time.Time { return clock })
-		l := audit.New(st)
-		l.SetKey(testKey)
-		l.SetChains(1)
-		fill(t, l, "iconik:asset/A", 3)
+		l, setClock := agedLog(st)
+		fill(t, l, "iconik:asset/A", 300) // old and indexed: 600 references to delete, several statements
 		index(t, l)
 		fill(t, l, "iconik:asset/A", 3) // old and not indexed
-		clock = now
+		setClock(0)
 		fill(t, l, "iconik:asset/A", 2) // new, not indexed
 		if _, err := l.Prune(ctx, audit.Policy{Audit: 24 * time.Hour}); err != nil {
 			t.Fatal(err)

@@ -344,7 +344,7 @@ func (l *Log) pruneChainBatch(ctx context.Context, shard int, cutoff time.Time, 
 				}
 				sb.WriteString("(?, ?)")
 				args = append(args, o, v.id)
-				if len(args) >= 1000 {
+				if len(args) >= maxArgs {
 					if err := flush(); err != nil {
 						return err
 					}
